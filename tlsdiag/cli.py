@@ -1,0 +1,155 @@
+"""The ``tlsdiag`` command line: parse options, call the pipeline, hand the result to a reporter.
+
+Exit codes (the contract): 0 ran and found no failure, 1 ran and found a failure-level finding,
+2 usage or input error, reported as one line on stderr and never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from tlsdiag import __version__
+from tlsdiag.report import Format
+
+EXIT_OK = 0
+EXIT_FAILURE_FOUND = 1
+EXIT_USAGE = 2
+
+
+class InputError(Exception):
+    """Unusable input: the message is shown to the user as one line, and tlsdiag exits with 2."""
+
+
+app = typer.Typer(
+    name="tlsdiag",
+    help="Tells you why an mbedTLS connection failed and what to change.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+FormatOption = Annotated[
+    Optional[Format],  # noqa: UP045 - typer needs Optional on Python 3.9-style annotations
+    typer.Option("--format", "-f", help="Report format (text is the default)."),
+]
+VersionOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--mbedtls-version", help="mbedTLS version of the build, e.g. 2.28 or 3.6.2."),
+]
+OutputOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--output", "-o", help="Write the report to this file instead of standard output."),
+]
+NoColorOption = Annotated[
+    bool, typer.Option("--no-color", help="Plain text without colours (NO_COLOR is honoured too).")
+]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"tlsdiag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Tells you why an mbedTLS connection failed and what to change."""
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def explain(
+    codes: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="CODE...",
+            help="Codes in any written form: -0x7280, -29312, FFFF8D80, MBEDTLS_ERR_SSL_CONN_EOF, 0x8010 ...",
+        ),
+    ],
+    format: FormatOption = None,
+    mbedtls_version: VersionOption = None,
+    esp_idf_version: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--esp-idf-version", help="ESP-IDF version (selects esp-tls values and the bundled mbedTLS)."),
+    ] = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+) -> int:
+    """Decode error codes: names per mbedTLS version, composite parts, causes and fixes."""
+    from tlsdiag import codes as decoding
+    from tlsdiag.forms import CodeSyntaxError
+    from tlsdiag.knowledge import load
+    from tlsdiag.report.explain import render_explain
+    from tlsdiag.versions import VersionError
+
+    knowledge = load()
+    try:
+        scope = decoding.default_scope(knowledge, mbedtls_version, esp_idf_version)
+        decoded = [item for text in codes for item in decoding.explain(text, scope, knowledge)]
+    except (CodeSyntaxError, VersionError) as error:
+        raise InputError(str(error)) from None
+    unknown = [item for item in decoded if not item.defined]
+    fmt = format or Format.text
+    _emit(lambda color: render_explain(decoded, fmt, knowledge.mbedtls.series, color), output, no_color)
+    if unknown:
+        reason = next((note for note in unknown[0].notes if "is not defined by" in note), "no table defines it")
+        raise InputError(f"{unknown[0].input}: {reason}")
+    return EXIT_OK
+
+
+def _emit(build: Callable[[bool], str], output: Path | None, no_color: bool) -> None:
+    """Render once for the destination (colour only on a terminal) and write it."""
+    from tlsdiag.report import use_color
+
+    if output is None:
+        sys.stdout.write(build(use_color(sys.stdout, no_color)))
+        return
+    try:
+        output.write_text(build(False), encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write {output}: {error.strerror or error}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script and ``python -m tlsdiag``; returns the exit code."""
+    try:
+        result = app(args=argv, prog_name="tlsdiag", standalone_mode=False)
+    except InputError as error:
+        return _fail(str(error))
+    except (KeyboardInterrupt, typer.Abort):
+        return _fail("interrupted")
+    except typer.Exit as done:
+        return int(getattr(done, "exit_code", EXIT_OK) or EXIT_OK)
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as error:  # the command-line parser's own errors, whatever its version names them
+        message = _usage_message(error)
+        if message is None:
+            raise
+        return _fail(message)
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _usage_message(error: Exception) -> str | None:
+    """The one-line message of a command-line usage error (click-style exceptions), or None."""
+    format_message = getattr(error, "format_message", None)
+    if not callable(format_message) or getattr(error, "exit_code", None) is None:
+        return None
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return "no command given (try: tlsdiag --help)"
+    lines = [line.strip() for line in str(format_message()).splitlines() if line.strip()]
+    return lines[0] if lines else "usage error (try: tlsdiag --help)"
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"tlsdiag: error: {message}\n")
+    return EXIT_USAGE

@@ -1,0 +1,179 @@
+"""Result types shared by decoding, diagnosis and the reporters.
+
+They are plain frozen dataclasses: analysis builds them, reporters read them, and ``to_json`` gives
+the contract's JSON shape. Nothing here knows how a value was found or how it will be printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One concrete change: where (``target``), which option, which value, and what to do."""
+
+    target: str
+    action: str
+    option: str | None = None
+    value: str | None = None
+    platform: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "target": self.target,
+            "option": self.option,
+            "value": self.value,
+            "action": self.action,
+        }
+        if self.platform:
+            data["platform"] = self.platform
+        return data
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Hand-written knowledge about one named code, flag or alert (from ``knowledge/**/explained``)."""
+
+    name: str
+    category: str
+    meaning: str
+    causes: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    references: tuple[str, ...] = ()
+    tls_reachable: bool = True
+
+
+@dataclass(frozen=True)
+class Part:
+    """One component of a decoded value: the whole code, or the high or low half of a composite."""
+
+    value: int
+    level: str  # high | low | psa | esp-idf | transport | unknown
+    name: str | None
+    module: str | None = None
+    summary: str = ""
+    strerror: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def hex(self) -> str:
+        return hex_of(self.value)
+
+    @property
+    def known(self) -> bool:
+        return self.name is not None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "hex": self.hex,
+            "value": self.value,
+            "module": self.module,
+            "level": self.level,
+            "summary": self.summary,
+        }
+        if self.strerror:
+            data["strerror"] = self.strerror
+        if self.aliases:
+            data["aliases"] = list(self.aliases)
+        return data
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What a value means in a set of versions (mbedTLS series, or platform releases)."""
+
+    kind: str  # mbedtls | psa | esp-tls | transport
+    versions: tuple[str, ...]
+    parts: tuple[Part, ...]
+    category: str
+    causes: tuple[str, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    meaning: str = ""
+    platforms: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    plausibility: float = 1.0
+
+    @property
+    def composite(self) -> bool:
+        return len(self.parts) > 1
+
+    @property
+    def complete(self) -> bool:
+        return all(part.known for part in self.parts)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "versions": list(self.versions),
+            "parts": [part.to_json() for part in self.parts],
+            "category": self.category,
+            "meaning": self.meaning,
+            "causes": list(self.causes),
+            "fixes": [fix.to_json() for fix in self.fixes],
+            "next_steps": list(self.next_steps),
+            "references": list(self.references),
+            "plausibility": round(self.plausibility, 2),
+        }
+        if self.platforms:
+            data["platforms"] = list(self.platforms)
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+
+@dataclass(frozen=True)
+class DecodedCode:
+    """Everything tlsdiag can say about one code as the user wrote it."""
+
+    input: str
+    value: int | None
+    kind: str  # mbedtls | esp-tls | psa | transport | unknown
+    interpretations: tuple[Interpretation, ...]
+    notes: tuple[str, ...] = ()
+    undefined_in: tuple[str, ...] = ()
+
+    @property
+    def hex(self) -> str | None:
+        return None if self.value is None else hex_of(self.value)
+
+    @property
+    def defined(self) -> bool:
+        """True when some table defines the whole value (not just one half of a composite)."""
+        return any(item.complete for item in self.interpretations)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "input": self.input,
+            "value": self.value,
+            "hex": self.hex,
+            "kind": self.kind,
+            "interpretations": [item.to_json() for item in self.interpretations],
+            "notes": list(self.notes),
+        }
+        if self.undefined_in:
+            data["undefined_in"] = list(self.undefined_in)
+        return data
+
+
+@dataclass(frozen=True)
+class CodeReading:
+    """One way to read the text of a code: a value (and optionally the name the text gave)."""
+
+    value: int
+    how: str  # how the text was read, e.g. "hex", "decimal", "unsigned 32-bit", "name"
+    name: str | None = None
+    notes: tuple[str, ...] = field(default=())
+    only_versions: frozenset[str] | None = None  # a name read from the text holds only in these versions
+    table: str | None = None  # a name pins its table: mbedtls | psa | esp-idf | transport:<family id>
+
+
+def hex_of(value: int) -> str:
+    """Format a code the way mbedTLS users see it: ``-0x7280``, ``0x8010``."""
+    sign = "-" if value < 0 else ""
+    return f"{sign}0x{abs(value):04X}"

@@ -1,0 +1,130 @@
+"""Reporters: turn result objects into text, markdown, html or JSON. They format; they never analyse.
+
+Text-like formats come from Jinja templates in ``templates/``; JSON is the contract's shape, built by
+the result objects' ``to_json`` and wrapped in the common envelope here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from enum import StrEnum
+from functools import cache
+from typing import IO, Any
+
+from tlsdiag import __version__
+from tlsdiag.paths import package_path
+
+SCHEMA_VERSION = 1
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+_STYLES = {
+    "bold": "1",
+    "dim": "2",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+}
+
+
+def use_color(stream: IO[str], no_color: bool) -> bool:
+    """Colour only for a terminal, and never when the user or ``NO_COLOR`` says no."""
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def envelope(**fields: Any) -> dict[str, Any]:
+    return {"tool": "tlsdiag", "version": __version__, "schema": SCHEMA_VERSION, **fields}
+
+
+def to_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+@cache
+def _environment(color: bool) -> Any:
+    import jinja2  # deferred: only text-like reports need it
+
+    from tlsdiag.cache import cache_dir
+
+    directory = cache_dir()
+    bytecode_cache = jinja2.FileSystemBytecodeCache(str(directory)) if directory else None
+    env = jinja2.Environment(
+        bytecode_cache=bytecode_cache,
+        loader=jinja2.FileSystemLoader(str(package_path("report", "templates"))),
+        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["style"] = lambda text, *names: _style(str(text), names, color)
+    env.filters["wrap"] = _wrap
+    env.filters["span"] = version_span
+    env.filters["md"] = markdown_escape
+    return env
+
+
+def render(template: str, color: bool = False, **context: Any) -> str:
+    return _environment(color).get_template(template).render(**context)
+
+
+def _style(text: str, names: Sequence[str], color: bool) -> str:
+    if not color or not names:
+        return text
+    codes = ";".join(_STYLES[name] for name in names)
+    return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+def _wrap(text: str, indent: int = 0, first: int | None = None, width: int = 100) -> str:
+    """Wrap a paragraph for the terminal: continuation lines at ``indent``, the first at ``first``."""
+    return "\n".join(
+        textwrap.wrap(
+            str(text),
+            width=width,
+            initial_indent=" " * (indent if first is None else first),
+            subsequent_indent=" " * indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+    )
+
+
+def version_span(versions: Sequence[str], known: Sequence[str] = ()) -> str:
+    """``2.7, 2.16, 2.28`` -> ``2.7 - 2.28`` when they are a contiguous run of the examined series."""
+    items = list(versions)
+    if len(items) > 2 and known:
+        positions = [known.index(item) if item in known else -1 for item in items]
+        if -1 not in positions and positions == list(range(positions[0], positions[0] + len(items))):
+            return f"{items[0]} - {items[-1]}"
+    return ", ".join(items)
+
+
+def markdown_escape(text: str) -> str:
+    """Escape the characters that would turn log text into markdown markup."""
+    out = []
+    for char in str(text):
+        if char in "\\`*_{}[]<>()#+!|~":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def write(text: str, stream: IO[str] | None = None) -> None:
+    (stream or sys.stdout).write(text)
