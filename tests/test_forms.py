@@ -102,3 +102,17 @@ def test_name_with_a_different_value_in_4x_gives_both_values():
 def test_malformed_or_unknown_forms_raise(text):
     with pytest.raises(CodeSyntaxError):
         first(text)
+
+
+def test_every_printed_text_sample_reads_back_to_its_value():
+    """What mbedtls_strerror prints for sample codes (composites, PSA values, unknown parts), per version."""
+    from tests.conftest import REFERENCE, read_tsv
+
+    series = {"2.7.19": "2.7", "2.16.12": "2.16", "2.28.10": "2.28", "3.0.0": "3.0", "3.3.0": "3.3"}
+    series |= {"3.5.2": "3.5", "3.6.6": "3.6", "4.0.0": "4.0"}
+    failures = []
+    for row in read_tsv(REFERENCE / "mbedtls-strerror-samples.tsv"):
+        decoded = first(row["mbedtls_strerror"], mbedtls_version=series[row["version"]])
+        if int(row["value_dec"]) not in {item.value for item in decoded}:
+            failures.append(f"{row['version']} {row['mbedtls_strerror']!r}: {[item.hex for item in decoded]}")
+    assert not failures, "\n".join(failures[:10])

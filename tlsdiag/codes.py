@@ -92,6 +92,8 @@ def decode(reading: CodeReading, scope: Scope, knowledge: Knowledge, text: str) 
         interpretations.extend(_esp_idf_interpretations(value, reading, scope, knowledge))
     if value < 0 and (table == "" or table.startswith("transport:")):
         interpretations.extend(_transport_interpretations(value, table, interpretations, knowledge))
+    if any(item.complete for item in interpretations):
+        interpretations = [item for item in interpretations if item.complete]  # half-matches add only noise
     interpretations.sort(key=lambda item: -item.plausibility)
     kind = interpretations[0].kind if interpretations else "unknown"
     if not any(item.complete for item in interpretations):
@@ -206,7 +208,12 @@ def _interpretation(reading: _SeriesReading, versions: tuple[str, ...], knowledg
     ]
     order = sorted(range(len(reading.parts)), key=lambda i: _precedence(categories[i], knowledge))
     root = order[0]
-    ordered = [explained[i] for i in order if explained[i] is not None]
+    # In a composite the root-cause part speaks for the whole; the other part's advice is kept only
+    # when it is about the same kind of problem (an RSA failure's own causes do not explain an
+    # allocation failure inside RSA).
+    ordered = [
+        explained[i] for i in order if explained[i] is not None and (i == root or categories[i] == categories[root])
+    ]
     notes = []
     if len(reading.parts) == 2 and reading.complete:
         high, low = reading.parts
@@ -357,6 +364,7 @@ def _transport_interpretations(
                     parts=(part,),
                     category=code.category,
                     meaning=code.meaning,
+                    fixes=family.fixes,
                     platforms=family.stacks,
                     notes=tuple(notes),
                     plausibility=plausibility,

@@ -47,6 +47,7 @@ class CodeEntry:
     unknown_in: frozenset[str] = frozenset()
     alias_of: str = ""
     strerror: str = ""
+    strerror_older: tuple[str, ...] = ()  # texts older versions printed for the same code
 
     def holds_in(self, series: str) -> bool:
         return series in self.versions or series in self.assumed
@@ -115,6 +116,7 @@ class TransportFamily:
     sign: str  # "negative": printed as is; "errno": a positive errno a callback may negate
     confidence: str
     codes: tuple[TransportCode, ...]
+    fixes: tuple[Fix, ...] = ()
 
     def lookup(self, value: int) -> list[TransportCode]:
         wanted = abs(value) if self.sign == "errno" else value
@@ -172,6 +174,7 @@ class Knowledge:
                     sign=family.get("sign", "negative"),
                     confidence=family.get("confidence", "exact"),
                     codes=codes,
+                    fixes=fixes_from(family.get("fixes", ())),
                 )
             )
         return tuple(families)
@@ -210,8 +213,9 @@ class Knowledge:
         """Printed error text (``SSL - The connection indicated an EOF``) -> table entries."""
         index: dict[str, list[CodeEntry]] = defaultdict(list)
         for entry in self.mbedtls.entries:
-            if entry.strerror:
-                index[normalise_text(entry.strerror)].append(entry)
+            for text in (entry.strerror, *entry.strerror_older):
+                if text:
+                    index[normalise_text(text)].append(entry)
         return index
 
     def category_for_name(self, name: str, module: str | None) -> str:
@@ -240,6 +244,7 @@ def _code_entry(row: dict[str, Any]) -> CodeEntry:
         unknown_in=frozenset(row.get("unknown_in", ())),
         alias_of=row.get("alias_of", ""),
         strerror=row.get("strerror", ""),
+        strerror_older=tuple(row.get("strerror_older", ())),
     )
 
 

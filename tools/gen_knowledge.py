@@ -74,8 +74,20 @@ def compact(entry: dict[str, object]) -> dict[str, object]:
     return {key: value for key, value in entry.items() if value not in ("", [], None)}
 
 
+def strerror_variants(reference: Path) -> dict[tuple[str, int], list[str]]:
+    """Every text ``mbedtls_strerror`` printed for a (name, value) in any version: logs carry old ones too."""
+    texts: dict[tuple[str, int], list[str]] = {}
+    for row in read_tsv(reference / "mbedtls-errors-by-version.tsv"):
+        if row["strerror"]:
+            found = texts.setdefault((row["name"], int(row["value_dec"])), [])
+            if row["strerror"] not in found:
+                found.append(row["strerror"])
+    return texts
+
+
 def mbedtls_errors(reference: Path) -> dict[str, object]:
     codes = []
+    variants = strerror_variants(reference)
     for row in read_tsv(reference / "mbedtls-errors.tsv"):
         held, unknown = presence(row, MBEDTLS_SERIES)
         if row["level"] == "internal":
@@ -91,6 +103,11 @@ def mbedtls_errors(reference: Path) -> dict[str, object]:
                     "unknown_in": unknown,
                     "alias_of": row["alias_of"],
                     "strerror": row["strerror"],
+                    "strerror_older": [
+                        text
+                        for text in variants.get((row["name"], int(row["value_dec"])), [])
+                        if text != row["strerror"]
+                    ],
                 }
             )
         )
