@@ -39,16 +39,6 @@ def test_installed_wheel_explains_from_its_own_data(tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    # The scratch environment borrows the dependencies (typer, jinja2 ...) of the running one through a
-    # .pth file; its own site-packages comes first, so tlsdiag itself can only come from the wheel.
-    own_site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    borrowed = [path for path in sys.path if path.endswith("site-packages")]
-    (Path(own_site) / "borrowed-deps.pth").write_text("\n".join(borrowed) + "\n")
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)],
         capture_output=True,
@@ -57,6 +47,17 @@ def test_installed_wheel_explains_from_its_own_data(tmp_path):
         timeout=300,
     )
     assert install.returncode == 0, install.stderr
+    # After the install (so that pip cannot mistake a borrowed copy for it), the scratch environment
+    # borrows the dependencies (typer, jinja2 ...) of the running one through a .pth file; its own
+    # site-packages comes first, so tlsdiag itself can only come from the wheel.
+    own_site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    borrowed = [path for path in sys.path if path.endswith("site-packages")]
+    (Path(own_site) / "borrowed-deps.pth").write_text("\n".join(borrowed) + "\n")
     run = subprocess.run(
         [str(env_dir / "bin" / "tlsdiag"), "explain", "-0x4290", "--format", "json"],
         capture_output=True,
