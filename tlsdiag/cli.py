@@ -6,24 +6,14 @@ Exit codes (the contract): 0 ran and found no failure, 1 ran and found a failure
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from tlsdiag import __version__
+from tlsdiag.errors import EXIT_OK, InputError, fail
 from tlsdiag.report import Format
-
-EXIT_OK = 0
-EXIT_FAILURE_FOUND = 1
-EXIT_USAGE = 2
-
-
-class InputError(Exception):
-    """Unusable input: the message is shown to the user as one line, and tlsdiag exits with 2."""
-
 
 app = typer.Typer(
     name="tlsdiag",
@@ -45,6 +35,10 @@ VersionOption = Annotated[
 OutputOption = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option("--output", "-o", help="Write the report to this file instead of standard output."),
+]
+EspIdfVersionOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--esp-idf-version", help="ESP-IDF version (selects esp-tls values and the bundled mbedTLS)."),
 ]
 NoColorOption = Annotated[
     bool, typer.Option("--no-color", help="Plain text without colours (NO_COLOR is honoured too).")
@@ -77,46 +71,14 @@ def explain(
     ],
     format: FormatOption = None,
     mbedtls_version: VersionOption = None,
-    esp_idf_version: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--esp-idf-version", help="ESP-IDF version (selects esp-tls values and the bundled mbedTLS)."),
-    ] = None,
+    esp_idf_version: EspIdfVersionOption = None,
     output: OutputOption = None,
     no_color: NoColorOption = False,
 ) -> int:
     """Decode error codes: names per mbedTLS version, composite parts, causes and fixes."""
-    from tlsdiag import codes as decoding
-    from tlsdiag.forms import CodeSyntaxError
-    from tlsdiag.knowledge import load
-    from tlsdiag.report.explain import render_explain
-    from tlsdiag.versions import VersionError
+    from tlsdiag import actions
 
-    knowledge = load()
-    try:
-        scope = decoding.default_scope(knowledge, mbedtls_version, esp_idf_version)
-        decoded = [item for text in codes for item in decoding.explain(text, scope, knowledge)]
-    except (CodeSyntaxError, VersionError) as error:
-        raise InputError(str(error)) from None
-    unknown = [item for item in decoded if not item.defined]
-    fmt = format or Format.text
-    _emit(lambda color: render_explain(decoded, fmt, knowledge.mbedtls.series, color), output, no_color)
-    if unknown:
-        reason = next((note for note in unknown[0].notes if "is not defined by" in note), "no table defines it")
-        raise InputError(f"{unknown[0].input}: {reason}")
-    return EXIT_OK
-
-
-def _emit(build: Callable[[bool], str], output: Path | None, no_color: bool) -> None:
-    """Render once for the destination (colour only on a terminal) and write it."""
-    from tlsdiag.report import use_color
-
-    if output is None:
-        sys.stdout.write(build(use_color(sys.stdout, no_color)))
-        return
-    try:
-        output.write_text(build(False), encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot write {output}: {error.strerror or error}") from None
+    return actions.explain(codes, format or Format.text, mbedtls_version, esp_idf_version, output, no_color)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="tlsdiag", standalone_mode=False)
     except InputError as error:
-        return _fail(str(error))
+        return fail(str(error))
     except (KeyboardInterrupt, typer.Abort):
-        return _fail("interrupted")
+        return fail("interrupted")
     except typer.Exit as done:
         return int(getattr(done, "exit_code", EXIT_OK) or EXIT_OK)
     except BrokenPipeError:
@@ -135,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         message = _usage_message(error)
         if message is None:
             raise
-        return _fail(message)
+        return fail(message)
     return result if isinstance(result, int) else EXIT_OK
 
 
@@ -148,8 +110,3 @@ def _usage_message(error: Exception) -> str | None:
         return "no command given (try: tlsdiag --help)"
     lines = [line.strip() for line in str(format_message()).splitlines() if line.strip()]
     return lines[0] if lines else "usage error (try: tlsdiag --help)"
-
-
-def _fail(message: str) -> int:
-    sys.stderr.write(f"tlsdiag: error: {message}\n")
-    return EXIT_USAGE

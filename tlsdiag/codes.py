@@ -11,7 +11,7 @@ readings are ranked by plausibility.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from tlsdiag import forms
 from tlsdiag.knowledge import CodeEntry, Knowledge, load
@@ -29,8 +29,7 @@ PARTLY_DEFINED = 0.1
 LOW_LEVEL_LIMIT = 0x80  # absolute values below this are low-level codes, or foreign values
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(NamedTuple):
     """What the user told us about the build: the mbedTLS series and ESP-IDF series to read with."""
 
     mbedtls: VersionSelection
@@ -107,8 +106,7 @@ def decode(reading: CodeReading, scope: Scope, knowledge: Knowledge, text: str) 
 # --- mbedTLS and PSA -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _SeriesReading:
+class _SeriesReading(NamedTuple):
     kind: str
     parts: tuple[Part, ...]
     plausibility: float
@@ -419,4 +417,4 @@ def _how(readings: list[CodeReading], value: int | None) -> str:
 
 
 def _note(item: DecodedCode, note: str) -> DecodedCode:
-    return replace(item, notes=tuple(dict.fromkeys((*item.notes, note))))
+    return item._replace(notes=tuple(dict.fromkeys((*item.notes, note))))

@@ -11,10 +11,9 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tlsdiag.cache import load_toml
 from tlsdiag.model import Explanation, Fix
@@ -35,8 +34,7 @@ def normalise_text(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().rstrip(".")).casefold()
 
 
-@dataclass(frozen=True)
-class CodeEntry:
+class CodeEntry(NamedTuple):
     """One (name, value) row of a code table and the versions where that pair holds."""
 
     name: str
@@ -48,20 +46,12 @@ class CodeEntry:
     alias_of: str = ""
     strerror: str = ""
     strerror_older: tuple[str, ...] = ()  # texts older versions printed for the same code
+    # Series whose table could not be read (``?``) and that are taken to match the series before: the
+    # crypto side of mbedTLS 4.1 is unknown, so a code that held in 4.0 is assumed to hold in 4.1 too.
+    assumed: frozenset[str] = frozenset()
 
     def holds_in(self, series: str) -> bool:
         return series in self.versions or series in self.assumed
-
-    @property
-    def assumed(self) -> frozenset[str]:
-        """Series whose table could not be read (``?``) and that are taken to match the series before.
-
-        The reference could not read the crypto side of mbedTLS 4.1; a code that held in 4.0 is
-        assumed to hold in 4.1 too, and one that did not is assumed absent.
-        """
-        return self._assumed
-
-    _assumed: frozenset[str] = frozenset()
 
 
 class CodeTable:
@@ -84,8 +74,7 @@ class CodeTable:
             index = self.series.index(series) if series in self.series else 0
             if index and self.series[index - 1] in entry.versions:
                 assumed.add(series)
-        object.__setattr__(entry, "_assumed", frozenset(assumed))
-        return entry
+        return entry._replace(assumed=frozenset(assumed))
 
     def at(self, value: int, series: str) -> list[CodeEntry]:
         """Entries with ``value`` in ``series`` (an unknown cell counts: see ``unknown_in``)."""
@@ -95,8 +84,7 @@ class CodeTable:
         return value in self.by_value
 
 
-@dataclass(frozen=True)
-class TransportCode:
+class TransportCode(NamedTuple):
     family: str
     name: str
     value: int
@@ -104,8 +92,7 @@ class TransportCode:
     category: str
 
 
-@dataclass(frozen=True)
-class TransportFamily:
+class TransportFamily(NamedTuple):
     """A set of values from below TLS (socket layer, OS errno) that callbacks may pass through."""
 
     id: str
@@ -123,8 +110,7 @@ class TransportFamily:
         return [code for code in self.codes if code.value == wanted]
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(NamedTuple):
     token: str
     title: str
     summary: str

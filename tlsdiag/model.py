@@ -1,17 +1,16 @@
 """Result types shared by decoding, diagnosis and the reporters.
 
-They are plain frozen dataclasses: analysis builds them, reporters read them, and ``to_json`` gives
-the contract's JSON shape. Nothing here knows how a value was found or how it will be printed.
+They are immutable named tuples (cheap to define, which keeps start-up fast): analysis builds
+them, reporters read them, and ``to_json`` gives the contract's JSON shape. Nothing here knows how a
+value was found or how it will be printed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     """One concrete change: where (``target``), which option, which value, and what to do."""
 
     target: str
@@ -32,8 +31,7 @@ class Fix:
         return data
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(NamedTuple):
     """Hand-written knowledge about one named code, flag or alert (from ``knowledge/**/explained``)."""
 
     name: str
@@ -46,8 +44,7 @@ class Explanation:
     tls_reachable: bool = True
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """One component of a decoded value: the whole code, or the high or low half of a composite."""
 
     value: int
@@ -82,8 +79,7 @@ class Part:
         return data
 
 
-@dataclass(frozen=True)
-class Interpretation:
+class Interpretation(NamedTuple):
     """What a value means in a set of versions (mbedTLS series, or platform releases)."""
 
     kind: str  # mbedtls | psa | esp-tls | transport
@@ -127,8 +123,7 @@ class Interpretation:
         return data
 
 
-@dataclass(frozen=True)
-class DecodedCode:
+class DecodedCode(NamedTuple):
     """Everything tlsdiag can say about one code as the user wrote it."""
 
     input: str
@@ -161,14 +156,13 @@ class DecodedCode:
         return data
 
 
-@dataclass(frozen=True)
-class CodeReading:
+class CodeReading(NamedTuple):
     """One way to read the text of a code: a value (and optionally the name the text gave)."""
 
     value: int
     how: str  # how the text was read, e.g. "hex", "decimal", "unsigned 32-bit", "name"
     name: str | None = None
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
     only_versions: frozenset[str] | None = None  # a name read from the text holds only in these versions
     table: str | None = None  # a name pins its table: mbedtls | psa | esp-idf | transport:<family id>
 

@@ -8,7 +8,7 @@ at or below it within the same major version, and the mapping is reported when i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-.+~\w]*)\s*$", re.IGNORECASE)
 
@@ -29,8 +29,7 @@ def series_key(series: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-@dataclass(frozen=True)
-class VersionSelection:
+class VersionSelection(NamedTuple):
     """The examined series that answer for what the user asked, with a note when approximate."""
 
     requested: str | None

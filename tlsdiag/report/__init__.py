@@ -73,8 +73,8 @@ def _environment(color: bool) -> Any:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["style"] = lambda text, *names: _style(str(text), names, color)
-    env.filters["wrap"] = _wrap
+    env.filters["style"] = lambda text, *names: style(str(text), color, *names)
+    env.filters["wrap"] = wrap
     env.filters["span"] = version_span
     env.filters["md"] = markdown_escape
     return env
@@ -84,14 +84,15 @@ def render(template: str, color: bool = False, **context: Any) -> str:
     return _environment(color).get_template(template).render(**context)
 
 
-def _style(text: str, names: Sequence[str], color: bool) -> str:
+def style(text: str, color: bool, *names: str) -> str:
+    """Wrap ``text`` in ANSI styles (``bold``, ``red`` ...) when colour is on."""
     if not color or not names:
         return text
     codes = ";".join(_STYLES[name] for name in names)
     return f"\x1b[{codes}m{text}\x1b[0m"
 
 
-def _wrap(text: str, indent: int = 0, first: int | None = None, width: int = 100) -> str:
+def wrap(text: str, indent: int = 0, first: int | None = None, width: int = 100) -> str:
     """Wrap a paragraph for the terminal: continuation lines at ``indent``, the first at ``first``."""
     return "\n".join(
         textwrap.wrap(

@@ -15,5 +15,9 @@ def explain_document(codes: Sequence[DecodedCode]) -> dict[str, object]:
 def render_explain(codes: Sequence[DecodedCode], fmt: Format, series: Sequence[str], color: bool = False) -> str:
     if fmt is Format.json:
         return to_json(explain_document(codes))
-    template = {Format.text: "explain.txt.j2", Format.markdown: "explain.md.j2", Format.html: "explain.html.j2"}[fmt]
+    if fmt is Format.text:
+        from tlsdiag.report.explain_text import render_text
+
+        return render_text(codes, series, color)
+    template = {Format.markdown: "explain.md.j2", Format.html: "explain.html.j2"}[fmt]
     return render(template, color=color, codes=codes, series=list(series))
