@@ -1,6 +1,6 @@
 """``python -m tlsdiag``: the same entry point as the ``tlsdiag`` console script."""
 
-from tlsdiag.entry import main
+from tlsdiag.entry import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

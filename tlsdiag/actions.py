@@ -6,9 +6,9 @@ command behaves the same whichever parser read its arguments.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from tlsdiag.errors import EXIT_OK, InputError
 from tlsdiag.report import Format, use_color
@@ -19,7 +19,7 @@ def explain(
     fmt: Format = Format.text,
     mbedtls_version: str | None = None,
     esp_idf_version: str | None = None,
-    output: Path | None = None,
+    output: str | os.PathLike[str] | None = None,
     no_color: bool = False,
 ) -> int:
     """Decode ``codes`` and write the report; unknown or malformed codes raise :class:`InputError`."""
@@ -43,12 +43,13 @@ def explain(
     return EXIT_OK
 
 
-def emit(build: Callable[[bool], str], output: Path | None, no_color: bool) -> None:
+def emit(build: Callable[[bool], str], output: str | os.PathLike[str] | None, no_color: bool) -> None:
     """Render once for the destination (colour only on a terminal) and write it."""
     if output is None:
         sys.stdout.write(build(use_color(sys.stdout, no_color)))
         return
     try:
-        output.write_text(build(False), encoding="utf-8")
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(build(False))
     except OSError as error:
         raise InputError(f"cannot write {output}: {error.strerror or error}") from None

@@ -10,55 +10,76 @@ from __future__ import annotations
 
 import os
 import pickle
-import re
+import sys
+from collections.abc import Callable
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tlsdiag import __version__
 
+T = TypeVar("T")
+
 
 @cache
-def cache_dir() -> Path | None:
+def cache_dir() -> str | None:
     if os.environ.get("TLSDIAG_NO_CACHE"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "tlsdiag" / __version__
+    path = os.path.join(base, "tlsdiag", __version__)
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        os.makedirs(path, exist_ok=True)
     except OSError:
         return None
     return path if os.access(path, os.W_OK) else None
 
 
-def load_toml(path: Path) -> dict[str, Any]:
+def load_toml(path: str) -> dict[str, Any]:
     """``tomllib.load`` of ``path``, served from the cache while the file is unchanged."""
+    return memoize(path, _parse)
+
+
+def memoize(path: str, build: Callable[[str], T]) -> T:
+    """``build(path)``, pickled under a key made of the file's path, size and modification time.
+
+    The knowledge tables are built from their files through this, so a warm start reads one pickle
+    per table instead of parsing JSON or TOML and indexing it again.
+    """
     directory = cache_dir()
     if directory is None:
-        return _parse(path)
-    stat = path.stat()
-    stem = re.sub(r"[^A-Za-z0-9]+", "_", str(path.resolve())).strip("_")[-120:]
-    entry = directory / f"{stem}-{stat.st_size}-{stat.st_mtime_ns}.pickle"
+        return build(path)
+    stat = os.stat(path)
+    stem = "".join(char if char.isalnum() else "_" for char in os.path.abspath(path))[-100:]
+    name = "".join(char if char.isalnum() else "_" for char in getattr(build, "__qualname__", "build"))
+    code = _code_stamp(getattr(build, "__module__", ""))
+    entry = os.path.join(directory, f"{stem}-{name}-{stat.st_size}-{stat.st_mtime_ns}-{code}.pickle")
     try:
-        with entry.open("rb") as handle:
-            data = pickle.load(handle)
-        if isinstance(data, dict):
-            return data
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
+        with open(entry, "rb") as handle:
+            return pickle.load(handle)  # type: ignore[no-any-return]
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, ValueError, TypeError):
         pass
-    data = _parse(path)
-    temporary = entry.with_suffix(f".{os.getpid()}.tmp")
+    data = build(path)
+    temporary = f"{entry}.{os.getpid()}.tmp"
     try:
-        with temporary.open("wb") as handle:
+        with open(temporary, "wb") as handle:
             pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, entry)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+    except (OSError, pickle.PickleError, TypeError, AttributeError):
+        if os.path.exists(temporary):
+            os.unlink(temporary)
     return data
 
 
-def _parse(path: Path) -> dict[str, Any]:
+def _code_stamp(module: str) -> str:
+    """Modification times of the code that builds and defines cached objects: a change invalidates them."""
+    stamps = []
+    for name in (module, "tlsdiag.model"):
+        source = getattr(sys.modules.get(name), "__file__", None)
+        stamps.append(str(os.stat(source).st_mtime_ns) if source else "0")
+    return "-".join(stamps)
+
+
+def _parse(path: str) -> dict[str, Any]:
     import tomllib  # deferred: a warm cache never needs the parser
 
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         return tomllib.load(handle)

@@ -10,8 +10,8 @@ which owns all usage messages.
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 from typing import NamedTuple
 
 
@@ -76,6 +76,7 @@ def _looks_like_a_code(token: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code (for tests and ``python -m tlsdiag``)."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["explain"]:
         parsed = parse_explain(args[1:])
@@ -86,6 +87,21 @@ def main(argv: list[str] | None = None) -> int:
     from tlsdiag.cli import main as full_command_line
 
     return full_command_line(args)
+
+
+def run() -> None:
+    """The console script: run, flush, and leave without tearing the interpreter down.
+
+    A short command spends a noticeable part of its life freeing the knowledge tables at exit;
+    the process ends anyway, so once the output is flushed it exits at once.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)
 
 
 def _run_explain(parsed: dict[str, object]) -> int | None:
@@ -104,7 +120,7 @@ def _run_explain(parsed: dict[str, object]) -> int | None:
             fmt=fmt,
             mbedtls_version=_text(parsed.get("mbedtls_version")),
             esp_idf_version=_text(parsed.get("esp_idf_version")),
-            output=Path(str(output)) if output is not None else None,
+            output=_text(output),
             no_color=bool(parsed.get("no_color", False)),
         )
     except InputError as error:

@@ -18,12 +18,12 @@ class CodeSyntaxError(ValueError):
 
 
 _WRAPPERS = "`'\"*\u201c\u201d\u2018\u2019"  # plain and typographic quotes, markdown emphasis
-_HEX_0X = re.compile(r"^([+-]?)0x([0-9a-f]+)$", re.IGNORECASE)
-_DIGITS = re.compile(r"^([+-]?)(\d+)$")
-_BARE_HEX = re.compile(r"^([+-]?)([0-9a-f]*[a-f][0-9a-f]*)$", re.IGNORECASE)
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_PY_TUPLE = re.compile(r"^\(\s*([+-]?(?:0x)?[0-9a-f]+)\s*,\s*['\"]([^'\"]*)['\"]\s*\)$", re.IGNORECASE)
-_UNKNOWN_PART = re.compile(r"^unknown error code \(([0-9a-f]{1,8})\)$", re.IGNORECASE)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# The numeric forms are recognised with string methods: compiling a handful of regular expressions
+# would cost more than the whole decoding. The two rare textual forms compile theirs on first use.
+_PY_TUPLE = r"^\(\s*([+-]?(?:0x)?[0-9a-f]+)\s*,\s*['\"]([^'\"]*)['\"]\s*\)$"
+_UNKNOWN_PART = r"^unknown error code \(([0-9a-f]{1,8})\)$"
 _NAME_PREFIXES = ("", "MBEDTLS_ERR_", "PSA_ERROR_", "ESP_ERR_", "ESP_ERR_MBEDTLS_", "ESP_ERR_ESP_TLS_", "NSAPI_ERROR_")
 
 _UINT32 = 1 << 32
@@ -54,9 +54,19 @@ def read(text: str, knowledge: Knowledge) -> list[CodeReading]:
     )
 
 
+def _split_sign(text: str) -> tuple[str, str]:
+    return (text[0], text[1:]) if text[:1] in "+-" and text else ("", text)
+
+
+def _is_hex(digits: str) -> bool:
+    return bool(digits) and all(char in _HEX_DIGITS for char in digits)
+
+
 def _read_tuple(text: str, knowledge: Knowledge) -> list[CodeReading]:
     """MicroPython's ``(-29312, 'MBEDTLS_ERR_SSL_CONN_EOF')``."""
-    match = _PY_TUPLE.match(text)
+    if not text.startswith("(") or "," not in text:
+        return []
+    match = re.match(_PY_TUPLE, text, re.IGNORECASE)
     if not match:
         return []
     number, name = match.groups()
@@ -71,10 +81,10 @@ def _read_tuple(text: str, knowledge: Knowledge) -> list[CodeReading]:
 
 
 def _read_hex_0x(text: str, knowledge: Knowledge) -> list[CodeReading]:
-    match = _HEX_0X.match(text)
-    if not match:
+    sign, body = _split_sign(text)
+    digits = body[2:]
+    if body[:2].lower() != "0x" or not _is_hex(digits):
         return []
-    sign, digits = match.groups()
     number = int(digits, 16)
     if sign == "-":
         return [CodeReading(-number, "hex")]
@@ -86,10 +96,9 @@ def _read_hex_0x(text: str, knowledge: Knowledge) -> list[CodeReading]:
 
 
 def _read_digits(text: str, knowledge: Knowledge) -> list[CodeReading]:
-    match = _DIGITS.match(text)
-    if not match:
+    sign, digits = _split_sign(text)
+    if not (digits.isascii() and digits.isdigit()):
         return []
-    sign, digits = match.groups()
     number = int(digits)
     if sign != "-" and 0x80000000 <= number < _UINT32:
         return [
@@ -109,10 +118,9 @@ def _read_digits(text: str, knowledge: Knowledge) -> list[CodeReading]:
 
 
 def _read_bare_hex(text: str, knowledge: Knowledge) -> list[CodeReading]:
-    match = _BARE_HEX.match(text)
-    if not match or (len(match.group(2)) > 8):
+    sign, digits = _split_sign(text)
+    if not _is_hex(digits) or digits.isdigit() or len(digits) > 8:
         return []
-    sign, digits = match.groups()
     number = int(digits, 16)
     if sign != "-" and len(digits) == 8 and number >= 0x80000000:
         return [
@@ -150,7 +158,7 @@ def _lookup_name_in_tables(name: str, knowledge: Knowledge) -> tuple[str, list[C
 
 
 def _read_name(text: str, knowledge: Knowledge) -> list[CodeReading]:
-    if not _NAME.match(text):
+    if not text[:1].isalpha() or not all(char in _NAME_CHARS for char in text):
         return []
     label, entries = _lookup_name_in_tables(text, knowledge)
     if entries:
@@ -183,7 +191,7 @@ def _read_printed_text(text: str, knowledge: Knowledge) -> list[CodeReading]:
     total = 0
     names = []
     for segment in text.split(" : "):
-        unknown = _UNKNOWN_PART.match(segment.strip())
+        unknown = re.match(_UNKNOWN_PART, segment.strip(), re.IGNORECASE)
         if unknown:
             total += int(unknown.group(1), 16)
             continue

@@ -8,30 +8,24 @@ is read on first use only, so ``tlsdiag explain`` touches just the files it need
 from __future__ import annotations
 
 import json
-import re
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache, cached_property
-from pathlib import Path
 from typing import Any, NamedTuple
 
-from tlsdiag.cache import load_toml
+from tlsdiag.cache import load_toml, memoize
 from tlsdiag.model import Explanation, Fix
 from tlsdiag.paths import knowledge_path
 
 
 def _json(*parts: str) -> dict[str, Any]:
-    with knowledge_path(*parts).open(encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-def _toml(path: Path) -> dict[str, Any]:
-    return load_toml(path)
+    return _read_json(knowledge_path(*parts))
 
 
 def normalise_text(text: str) -> str:
     """Case- and spacing-insensitive key for matching printed error texts."""
-    return re.sub(r"\s+", " ", text.strip().rstrip(".")).casefold()
+    return " ".join(text.strip().rstrip(".").split()).casefold()
 
 
 class CodeEntry(NamedTuple):
@@ -122,20 +116,15 @@ class Knowledge:
 
     @cached_property
     def mbedtls(self) -> CodeTable:
-        data = _json("errors", "mbedtls.json")
-        return CodeTable(data["series"], (_code_entry(row) for row in data["code"]))
+        return memoize(knowledge_path("errors", "mbedtls.json"), _mbedtls_table)
 
     @cached_property
     def psa(self) -> CodeTable:
-        data = _json("errors", "psa.json")
-        entries = (_code_entry({**row, "module": "PSA", "level": "psa"}) for row in data["code"])
-        return CodeTable(self.mbedtls.series, entries)
+        return memoize(knowledge_path("errors", "psa.json"), _psa_table)
 
     @cached_property
     def esp_idf(self) -> CodeTable:
-        data = _json("errors", "esp-idf.json")
-        entries = (_code_entry({**row, "module": row["component"], "level": "esp-idf"}) for row in data["code"])
-        return CodeTable(data["series"], entries)
+        return memoize(knowledge_path("errors", "esp-idf.json"), _esp_idf_table)
 
     @cached_property
     def esp_idf_releases(self) -> list[dict[str, str]]:
@@ -143,48 +132,25 @@ class Knowledge:
 
     @cached_property
     def transport(self) -> tuple[TransportFamily, ...]:
-        data = _toml(knowledge_path("errors", "transport.toml"))
-        families = []
-        for family in data["family"]:
-            codes = tuple(
-                TransportCode(family["id"], code["name"], int(code["value"]), code["meaning"], code["category"])
-                for code in family.get("code", ())
-            )
-            families.append(
-                TransportFamily(
-                    id=family["id"],
-                    title=family["title"],
-                    source=family.get("source", ""),
-                    stacks=tuple(family.get("stacks", ())),
-                    how_it_reaches=family.get("how_it_reaches", ""),
-                    sign=family.get("sign", "negative"),
-                    confidence=family.get("confidence", "exact"),
-                    codes=codes,
-                    fixes=fixes_from(family.get("fixes", ())),
-                )
-            )
-        return tuple(families)
+        return memoize(knowledge_path("errors", "transport.toml"), _transport_families)
 
     @cached_property
     def modules(self) -> dict[str, Module]:
-        data = _toml(knowledge_path("errors", "modules.toml"))
-        return {
-            token: Module(token, entry["title"], entry["summary"], entry["category"])
-            for token, entry in data["module"].items()
-        }
+        return memoize(knowledge_path("errors", "modules.toml"), _modules)
 
     @cached_property
     def explanations(self) -> dict[str, Explanation]:
         """Hand-written entries for codes (mbedTLS, PSA, ESP-IDF), keyed by name."""
+        directory = knowledge_path("errors", "explained")
         found: dict[str, Explanation] = {}
-        for path in sorted(knowledge_path("errors", "explained").glob("*.toml")):
-            for entry in _toml(path).get("code", ()):
-                found[entry["name"]] = explanation_from(entry)
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".toml"):
+                found.update(memoize(os.path.join(directory, name), _explanations))
         return found
 
     @cached_property
     def categories(self) -> dict[str, Any]:
-        return _toml(knowledge_path("categories.toml"))
+        return load_toml(knowledge_path("categories.toml"))
 
     @cached_property
     def category_precedence(self) -> tuple[str, ...]:
@@ -192,7 +158,55 @@ class Knowledge:
 
     @cached_property
     def composition(self) -> dict[str, Any]:
-        return _toml(knowledge_path("errors", "composition.toml"))
+        return load_toml(knowledge_path("errors", "composition.toml"))
+
+    @cached_property
+    def tls_ciphersuites(self) -> dict[int, dict[str, Any]]:
+        """IANA cipher suite id -> the name mbedTLS prints, key exchange, guard macros per version."""
+        return {row["value"]: row for row in _json("tls", "ciphersuites.json")["ciphersuite"]}
+
+    @cached_property
+    def tls_scsv(self) -> dict[int, dict[str, Any]]:
+        """Signalling cipher suite values (renegotiation info, fallback) -> name (hand-written)."""
+        return {row["value"]: row for row in load_toml(knowledge_path("tls", "scsv.toml"))["scsv"]}
+
+    @cached_property
+    def tls_extensions(self) -> dict[int, dict[str, Any]]:
+        """Extension type -> the macros and debug name mbedTLS has for it."""
+        return {row["value"]: row for row in _json("tls", "extensions.json")["extension"]}
+
+    @cached_property
+    def tls_extensions_iana(self) -> dict[int, dict[str, Any]]:
+        """Extension type -> IANA name, for the types mbedTLS does not name (hand-written)."""
+        return {row["value"]: row for row in load_toml(knowledge_path("tls", "extensions-iana.toml"))["extension"]}
+
+    @cached_property
+    def tls_groups_sigalgs(self) -> dict[str, dict[int, dict[str, Any]]]:
+        """``group`` and ``signature_scheme`` tables: value -> name and macro."""
+        data = _json("tls", "groups-sigalgs.json")
+        return {kind: {row["value"]: row for row in data[kind]} for kind in ("group", "signature_scheme")}
+
+    @cached_property
+    def tls_signature_tls12(self) -> dict[str, dict[int, str]]:
+        """TLS 1.2 ``hash`` and ``signature`` byte -> name (hand-written)."""
+        data = load_toml(knowledge_path("tls", "signature-tls12.toml"))
+        return {kind: {row["value"]: row["name"] for row in data[kind]} for kind in ("hash", "signature")}
+
+    @cached_property
+    def tls_handshake_types(self) -> dict[int, dict[str, Any]]:
+        """Handshake message type -> RFC name and mbedTLS macro."""
+        return {row["value"]: row for row in _json("tls", "handshake-types.json")["handshake_type"]}
+
+    @cached_property
+    def tls_record_types(self) -> dict[str, dict[int, dict[str, Any]]]:
+        """``content_type`` and ``alert_level`` tables: value -> name and macro."""
+        data = _json("tls", "record-types.json")
+        return {kind: {row["value"]: row for row in data[kind]} for kind in ("content_type", "alert_level")}
+
+    @cached_property
+    def tls_alerts(self) -> dict[int, dict[str, Any]]:
+        """Alert description -> mbedTLS macro and TLS name."""
+        return {row["value"]: row for row in _json("tls", "alerts.json")["alert"]}
 
     @cached_property
     def strerror_index(self) -> dict[str, list[CodeEntry]]:
@@ -218,6 +232,66 @@ class Knowledge:
 
     def composite_plausible(self, high_module: str, low_module: str) -> bool:
         return low_module in self.composition["adds"].get(high_module, ())
+
+
+# --- builders: file -> indexed objects (their results are cached by tlsdiag.cache.memoize) ------------------
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _mbedtls_table(path: str) -> CodeTable:
+    data = _read_json(path)
+    return CodeTable(data["series"], (_code_entry(row) for row in data["code"]))
+
+
+def _psa_table(path: str) -> CodeTable:
+    data = _read_json(path)
+    return CodeTable(data["series"], (_code_entry({**row, "module": "PSA", "level": "psa"}) for row in data["code"]))
+
+
+def _esp_idf_table(path: str) -> CodeTable:
+    data = _read_json(path)
+    rows = data["code"]
+    return CodeTable(
+        data["series"], (_code_entry({**row, "module": row["component"], "level": "esp-idf"}) for row in rows)
+    )
+
+
+def _transport_families(path: str) -> tuple[TransportFamily, ...]:
+    families = []
+    for family in load_toml(path)["family"]:
+        codes = tuple(
+            TransportCode(family["id"], code["name"], int(code["value"]), code["meaning"], code["category"])
+            for code in family.get("code", ())
+        )
+        families.append(
+            TransportFamily(
+                id=family["id"],
+                title=family["title"],
+                source=family.get("source", ""),
+                stacks=tuple(family.get("stacks", ())),
+                how_it_reaches=family.get("how_it_reaches", ""),
+                sign=family.get("sign", "negative"),
+                confidence=family.get("confidence", "exact"),
+                codes=codes,
+                fixes=fixes_from(family.get("fixes", ())),
+            )
+        )
+    return tuple(families)
+
+
+def _modules(path: str) -> dict[str, Module]:
+    return {
+        token: Module(token, entry["title"], entry["summary"], entry["category"])
+        for token, entry in load_toml(path)["module"].items()
+    }
+
+
+def _explanations(path: str) -> dict[str, Explanation]:
+    return {entry["name"]: explanation_from(entry) for entry in load_toml(path).get("code", ())}
 
 
 def _code_entry(row: dict[str, Any]) -> CodeEntry:

@@ -7,24 +7,26 @@ and nowhere else, so that no other module guesses paths.
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+# Plain strings and os.path rather than pathlib: this module is on the start-up path of every
+# command, and pathlib's import costs more than everything ``tlsdiag explain`` computes.
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 @cache
-def data_dir(name: str) -> Path:
+def data_dir(name: str) -> str:
     """Return the directory ``name`` (``knowledge`` or ``grammars``) shipped with the package."""
-    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
-        if candidate.is_dir():
+    for candidate in (os.path.join(_PACKAGE, name), os.path.join(os.path.dirname(_PACKAGE), name)):
+        if os.path.isdir(candidate):
             return candidate
     raise FileNotFoundError(f"tlsdiag data directory {name!r} is missing from this installation")
 
 
-def knowledge_path(*parts: str) -> Path:
-    return data_dir("knowledge").joinpath(*parts)
+def knowledge_path(*parts: str) -> str:
+    return os.path.join(data_dir("knowledge"), *parts)
 
 
-def package_path(*parts: str) -> Path:
-    return _PACKAGE.joinpath(*parts)
+def package_path(*parts: str) -> str:
+    return os.path.join(_PACKAGE, *parts)

@@ -126,7 +126,7 @@ def psa_errors(reference: Path) -> dict[str, object]:
             compact({"name": row["name"], "value": int(row["value_dec"]), "versions": held, "unknown_in": unknown})
         )
     codes.sort(key=lambda code: -int(code["value"]))
-    return {"code": codes}
+    return {"series": list(columns.values()), "code": codes}
 
 
 def esp_idf_series(tag: str) -> str:

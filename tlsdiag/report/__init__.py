@@ -63,10 +63,10 @@ def _environment(color: bool) -> Any:
     from tlsdiag.cache import cache_dir
 
     directory = cache_dir()
-    bytecode_cache = jinja2.FileSystemBytecodeCache(str(directory)) if directory else None
+    bytecode_cache = jinja2.FileSystemBytecodeCache(directory) if directory else None
     env = jinja2.Environment(
         bytecode_cache=bytecode_cache,
-        loader=jinja2.FileSystemLoader(str(package_path("report", "templates"))),
+        loader=jinja2.FileSystemLoader(package_path("report", "templates")),
         autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
         trim_blocks=True,
         lstrip_blocks=True,
