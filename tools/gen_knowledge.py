@@ -208,6 +208,160 @@ def alerts(reference: Path) -> dict[str, object]:
     return {"alert": entries}
 
 
+def tls_version_label(token: str) -> str:
+    """``TLS1_2`` / ``TLS1.2`` / ``SSL3.0`` (spelled per mbedTLS release) -> ``TLS 1.2`` / ``SSL 3.0``."""
+    protocol, number = token[:3], token[3:].replace("_", ".")
+    return f"{protocol} {number}"
+
+
+def in_series_order(versions: Iterable[str]) -> list[str]:
+    order = list(MBEDTLS_SERIES.values())
+    return sorted(set(versions), key=order.index)
+
+
+def ciphersuites(reference: Path) -> dict[str, object]:
+    """IANA id -> the name mbedTLS prints, its key exchange and the macros that compile it in, per version.
+
+    Name, key exchange, cipher and the ``MBEDTLS_KEY_EXCHANGE_*_ENABLED`` macro are the same in every
+    version that has a suite; the protocol range, the other guard macros and the default preference
+    rank are not (2.x guards read ``MBEDTLS_AES_C``, 3.6 ``MBEDTLS_SSL_HAVE_AES``, 4.x
+    ``PSA_WANT_KEY_TYPE_AES``), so those are kept per version in ``by_version``.
+    """
+    suites: dict[int, dict[str, object]] = {}
+    by_version: dict[int, dict[str, object]] = {}
+    for row in read_tsv(reference / "ciphersuites.tsv"):
+        value = int(row["id_hex"], 16)
+        series = MBEDTLS_SERIES[row["version"]]
+        low, _, high = row["tls_versions"].partition("-")
+        suites.setdefault(
+            value,
+            {
+                "value": value,
+                "name": row["name"],
+                "macro": row["macro"],
+                "key_exchange": row["key_exchange"].removeprefix("MBEDTLS_KEY_EXCHANGE_"),
+                "cipher": row["cipher"].removeprefix("MBEDTLS_CIPHER_"),
+                "md": row["md"].removeprefix("MBEDTLS_MD_"),
+                "flags": [flag.removeprefix("MBEDTLS_CIPHERSUITE_") for flag in row["flags"].split() if flag != "0"],
+                "key_exchange_macro": row["key_exchange_macro"],
+            },
+        )
+        rank = row["default_preference_rank"]
+        by_version.setdefault(value, {})[series] = compact(
+            {
+                "min_tls": tls_version_label(low),
+                "max_tls": tls_version_label(high or low),
+                "guards": row["cipher_md_proto_macros"].split(),
+                "guard_meaning": row["derived_macro_meaning"],
+                "preference_rank": int(rank) if rank else None,
+            }
+        )
+    records = []
+    for value in sorted(suites):
+        versions = in_series_order(by_version[value])
+        records.append(
+            compact(
+                {
+                    **suites[value],
+                    "versions": versions,
+                    "by_version": {series: by_version[value][series] for series in versions},
+                }
+            )
+        )
+    series = in_series_order(label for record in by_version.values() for label in record)
+    return {"series": series, "ciphersuite": records}
+
+
+def tls_extensions(reference: Path) -> dict[str, object]:
+    """Extension type numbers mbedTLS defines, one record per number, with the name its 3.x debug output prints.
+
+    Two macros can share a number (10 is ``SUPPORTED_ELLIPTIC_CURVES`` in 2.x and ``SUPPORTED_GROUPS``
+    in 3.x) and one macro can have two numbers (``MBEDTLS_TLS_EXT_CID`` is 254 before RFC 9146 and 54
+    after, chosen by ``condition``). ``MBEDTLS_TLS_EXT_SERVERNAME_HOSTNAME`` is the SNI name type inside
+    the extension, not an extension type, and is left out.
+    """
+    by_value: dict[int, dict[str, object]] = {}
+    for row in read_tsv(reference / "tls-extensions.tsv"):
+        if row["name"] == "MBEDTLS_TLS_EXT_SERVERNAME_HOSTNAME":
+            continue
+        held, _ = presence(row, MBEDTLS_SERIES)
+        value = int(row["value"])
+        entry = by_value.setdefault(value, {"value": value, "name": "", "macros": [], "versions": [], "condition": ""})
+        if row["debug_name_3x"]:
+            entry["name"] = row["debug_name_3x"]
+        macros, versions = entry["macros"], entry["versions"]
+        assert isinstance(macros, list) and isinstance(versions, list)
+        macros.append(row["name"])
+        entry["versions"] = in_series_order([*versions, *held])
+        if row["condition"]:
+            entry["condition"] = row["condition"]
+    return {"extension": [compact(by_value[value]) for value in sorted(by_value)]}
+
+
+def tls_groups_sigalgs(reference: Path) -> dict[str, object]:
+    """Named groups and TLS 1.3 signature schemes with the names mbedTLS 3.x prints for them."""
+    tables: dict[str, list[dict[str, object]]] = {"group": [], "signature_scheme": []}
+    kinds = {"named_group": "group", "tls13_sig_alg": "signature_scheme"}
+    for row in read_tsv(reference / "tls-groups-sigalgs.tsv"):
+        held, _ = presence(row, MBEDTLS_SERIES)
+        tables[kinds[row["kind"]]].append(
+            compact({"value": int(row["value"]), "name": row["debug_name"], "macro": row["name"], "versions": held})
+        )
+    return tables
+
+
+def handshake_types(reference: Path) -> dict[str, object]:
+    """Handshake message types; ``tls_name`` is what 3.6 debug output prints, else the RFC spelling of the macro."""
+    entries = []
+    for row in read_tsv(reference / "tls-handshake-types.tsv"):
+        held, _ = presence(row, MBEDTLS_SERIES)
+        macro = row["name"]
+        words = macro.removeprefix("MBEDTLS_SSL_TLS1_3_HS_").removeprefix("MBEDTLS_SSL_HS_").split("_")
+        entries.append(
+            compact(
+                {
+                    "value": int(row["value"]),
+                    "tls_name": row["debug_name_3x"] or "".join(word.capitalize() for word in words),
+                    "macro": macro,
+                    "versions": held,
+                    "note": row["header_comment"],
+                }
+            )
+        )
+    return {"handshake_type": entries}
+
+
+def record_types(reference: Path) -> dict[str, object]:
+    """Record content types and alert levels: the numbers of the record layer that logs print bare."""
+    content = []
+    for row in read_tsv(reference / "tls-record-content-types.tsv"):
+        held, _ = presence(row, MBEDTLS_SERIES)
+        macro = row["name"]
+        content.append(
+            {
+                "value": int(row["value"]),
+                "name": macro.removeprefix("MBEDTLS_SSL_MSG_").lower(),
+                "macro": macro,
+                "versions": held,
+            }
+        )
+    levels = []
+    for row in read_tsv(reference / "tls-alerts.tsv"):
+        if row["kind"] != "alert_level":
+            continue
+        held, _ = presence(row, MBEDTLS_SERIES)
+        macro = row["name"]
+        levels.append(
+            {
+                "value": int(row["value"]),
+                "name": macro.removeprefix("MBEDTLS_SSL_ALERT_LEVEL_").lower(),
+                "macro": macro,
+                "versions": held,
+            }
+        )
+    return {"content_type": content, "alert_level": levels}
+
+
 TABLES = {
     "errors/mbedtls.json": mbedtls_errors,
     "errors/psa.json": psa_errors,
@@ -215,6 +369,11 @@ TABLES = {
     "platforms/esp-idf-mbedtls.json": esp_idf_mbedtls,
     "x509/verify-flags.json": verify_flags,
     "tls/alerts.json": alerts,
+    "tls/ciphersuites.json": ciphersuites,
+    "tls/extensions.json": tls_extensions,
+    "tls/groups-sigalgs.json": tls_groups_sigalgs,
+    "tls/handshake-types.json": handshake_types,
+    "tls/record-types.json": record_types,
 }
 
 
