@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from tlsdiag.errors import EXIT_OK, InputError
+from tlsdiag.errors import EXIT_FAILURE_FOUND, EXIT_OK, InputError
 from tlsdiag.report import Format, use_color
 
 
@@ -53,3 +53,44 @@ def emit(build: Callable[[bool], str], output: str | os.PathLike[str] | None, no
             handle.write(build(False))
     except OSError as error:
         raise InputError(f"cannot write {output}: {error.strerror or error}") from None
+
+
+def diagnose(
+    log: str | None,
+    fmt: Format = Format.text,
+    mbedtls_version: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+    no_color: bool = False,
+) -> int:
+    """Analyse one log and report; exit 1 when a failure-level finding exists."""
+    from tlsdiag.pipeline import analyse
+    from tlsdiag.report.diagnose import render_diagnose
+    from tlsdiag.rules import diagnose as run_rules
+    from tlsdiag.versions import VersionError
+
+    analysis = analyse(None if log in (None, "-") else log)
+    if mbedtls_version:
+        try:
+            analysis.override_version(mbedtls_version)
+        except VersionError as error:
+            raise InputError(str(error)) from None
+    findings = run_rules(analysis)
+    emit(lambda color: render_diagnose(analysis, findings, fmt, color), output, no_color)
+    return EXIT_FAILURE_FOUND if any(finding.severity == "failure" for finding in findings) else EXIT_OK
+
+
+def parse(log: str | None, fmt: Format = Format.text, output: str | os.PathLike[str] | None = None) -> int:
+    """Print every event of a log, one per line (text) or one JSON object per line (json)."""
+    from tlsdiag.pipeline import EventStream
+    from tlsdiag.report.events import event_line
+
+    def build(color: bool) -> str:
+        stream = EventStream(None if log in (None, "-") else log)
+        lines = [event_line(event, fmt) for event in stream]
+        if fmt is not Format.json:
+            stats = stream.parser.stats
+            lines.append(f"# {stats.lines} lines, {stream.recognized_lines} recognised, dialects: {stats.dialects}")
+        return "\n".join(lines) + "\n"
+
+    emit(build, output, False)
+    return EXIT_OK

@@ -81,6 +81,38 @@ def explain(
     return actions.explain(codes, format or Format.text, mbedtls_version, esp_idf_version, output, no_color)
 
 
+LogArgument = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Argument(metavar="[LOG]", help="A log file; '-' or nothing reads standard input."),
+]
+
+
+@app.command()
+def diagnose(
+    log: LogArgument = None,
+    format: FormatOption = None,
+    mbedtls_version: VersionOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+) -> int:
+    """Diagnose one log: the root cause first, the evidence, and the exact fix."""
+    from tlsdiag import actions
+
+    return actions.diagnose(log, format or Format.text, mbedtls_version, output, no_color)
+
+
+@app.command()
+def parse(
+    log: LogArgument = None,
+    format: FormatOption = None,
+    output: OutputOption = None,
+) -> int:
+    """Show the events the parser and the fold stage read from a log (a debugging view)."""
+    from tlsdiag import actions
+
+    return actions.parse(log, format or Format.text, output)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m tlsdiag``; returns the exit code."""
     try:

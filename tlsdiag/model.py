@@ -171,3 +171,35 @@ def hex_of(value: int) -> str:
     """Format a code the way mbedTLS users see it: ``-0x7280``, ``0x8010``."""
     sign = "-" if value < 0 else ""
     return f"{sign}0x{abs(value):04X}"
+
+
+class Finding(NamedTuple):
+    """A diagnosis: what rule concluded what, how sure, from which lines, and what to change."""
+
+    rule: str  # stable id, e.g. "TLS-BUF-001"
+    name: str  # readable name, e.g. "client-certificate-too-large"
+    title: str
+    category: str
+    severity: str  # failure | warning | info
+    confidence: float
+    evidence: tuple[tuple[int, str], ...]
+    explanation: str
+    fixes: tuple[Fix, ...] = ()
+    references: tuple[str, ...] = ()
+    explains: bool = True  # False when the finding only restates an error code
+    facts: tuple[tuple[str, object], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "name": self.name,
+            "title": self.title,
+            "category": self.category,
+            "severity": self.severity,
+            "confidence": round(self.confidence, 2),
+            "evidence": [{"line": line, "text": text} for line, text in self.evidence],
+            "explanation": self.explanation,
+            "fixes": [fix.to_json() for fix in self.fixes],
+            "references": list(self.references),
+            "explains_failure": self.explains,
+        }

@@ -1,0 +1,143 @@
+"""What produced a log: the software stack, the mbedTLS version, the platform version.
+
+Decided from markers listed in ``knowledge/versions/markers.toml`` (source file names of debug
+records, the format of the handshake state line, stated versions, dialects, texts only one stack
+prints), never from one log's wording. Every decision keeps the lines it rests on as evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from tlsdiag import events
+from tlsdiag.knowledge import Knowledge, load
+from tlsdiag.paths import knowledge_path
+from tlsdiag.versions import VersionError, select_by_esp_idf, series_of_release
+
+_SCAN_LIMIT = 200_000  # stack texts are looked for in the first lines only
+_EVIDENCE_LIMIT = 3
+
+
+class InputContext(NamedTuple):
+    stack: str
+    mbedtls_version: str | None  # "2.28.3", or a span of examined series such as "3.3-4.1"
+    mbedtls_series: tuple[str, ...]  # the examined series error codes are read with
+    platform_version: str | None  # "ESP-IDF v4.0", "Zephyr 3.5.0" ...
+    evidence: tuple[tuple[int, str, str], ...]  # (line, text, why)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "mbedtls_version": self.mbedtls_version,
+            "mbedtls_series": list(self.mbedtls_series),
+            "platform_version": self.platform_version,
+            "evidence": [{"line": line, "text": text, "why": why} for line, text, why in self.evidence],
+        }
+
+
+class Observer:
+    """Collects version and stack markers while the events stream past."""
+
+    def __init__(self, knowledge: Knowledge | None = None) -> None:
+        from tlsdiag.cache import load_toml
+
+        self.knowledge = knowledge or load()
+        data = load_toml(knowledge_path("versions", "markers.toml"))
+        self._file_markers = {name: marker for marker in data["marker"] for name in marker.get("source_files", ())}
+        self._state_markers = {marker["state_format"]: marker for marker in data["marker"] if "state_format" in marker}
+        self._stacks = data["stack"]
+        self._arduino = {entry["core"]: entry for entry in data["arduino_core"]}
+        self.markers: dict[str, tuple[dict[str, Any], events.Envelope]] = {}
+        self.versions: dict[str, events.VersionInfo] = {}
+        self.stack_hits: dict[str, events.Envelope] = {}
+        self.dialects: dict[str, int] = {}
+
+    def add(self, event: events.Event) -> None:
+        env = event.env
+        kind = type(event)
+        if kind is events.DumpLine:
+            return
+        if env.source_file and env.source_file in self._file_markers:
+            marker = self._file_markers[env.source_file]
+            self.markers.setdefault(marker["id"], (marker, env))
+        if kind is events.HandshakeState:
+            state = (
+                "transition"
+                if event.role == "unknown"
+                else ("number" if event.number is not None and event.name is None else "name")
+            )
+            marker = self._state_markers.get(state)
+            if marker:
+                self.markers.setdefault(marker["id"], (marker, env))
+        elif kind is events.VersionInfo:
+            self.versions.setdefault(event.product, event)
+        if env.line <= _SCAN_LIMIT and kind is not events.Trace:
+            for stack in self._stacks:
+                if stack["id"] in self.stack_hits:
+                    continue
+                if env.dialect in stack["dialects"] or any(text in env.text for text in stack["texts"]):
+                    self.stack_hits[stack["id"]] = env
+
+    def context(self) -> InputContext:
+        evidence: list[tuple[int, str, str]] = []
+        stack = self._stack(evidence)
+        series, version, platform = self._version(stack, evidence)
+        return InputContext(stack, version, series, platform, tuple(evidence))
+
+    def _stack(self, evidence: list[tuple[int, str, str]]) -> str:
+        for stack in self._stacks:
+            env = self.stack_hits.get(stack["id"])
+            if env is not None:
+                evidence.append((env.line, env.text, f"printed by {stack['id']}"))
+                return str(stack["id"])
+        return "unknown"
+
+    def _version(
+        self, stack: str, evidence: list[tuple[int, str, str]]
+    ) -> tuple[tuple[str, ...], str | None, str | None]:
+        known = self.knowledge.mbedtls.series
+        platform = None
+        stated = self.versions.get("mbedtls")
+        if stated is not None:
+            series = series_of_release(stated.version, known)
+            if series:
+                evidence.append((stated.env.line, stated.env.text, f"states mbedTLS {stated.version}"))
+                return (series,), stated.version, self._platform(stack)
+        candidates = set(known)
+        used = False
+        esp = self.versions.get("esp-idf")
+        if esp is not None:
+            platform = f"ESP-IDF v{esp.version}"
+            try:
+                selection = select_by_esp_idf(esp.version, self.knowledge.esp_idf_releases, known)
+                candidates &= set(selection.series)
+                used = True
+                evidence.append((esp.env.line, esp.env.text, selection.note or f"ESP-IDF {esp.version}"))
+            except VersionError:
+                pass
+        for marker, env in sorted(self.markers.values(), key=lambda item: item[1].line)[: _EVIDENCE_LIMIT * 3]:
+            narrowed = candidates & set(marker["series"])
+            if narrowed:
+                candidates = narrowed
+                used = True
+                evidence.append((env.line, env.text, marker["why"]))
+        if platform is None:
+            platform = self._platform(stack)
+        if not used:
+            return known, None, platform
+        series = tuple(s for s in known if s in candidates)
+        label = series[0] if len(series) == 1 else f"{series[0]}-{series[-1]}"
+        return series, label, platform
+
+    def _platform(self, stack: str) -> str | None:
+        for product, label in (
+            ("zephyr", "Zephyr"),
+            ("micropython", "MicroPython"),
+            ("espruino", "Espruino"),
+            ("mbed-os", "Mbed OS"),
+            ("esp-idf", "ESP-IDF"),
+        ):
+            stated = self.versions.get(product)
+            if stated is not None:
+                return f"{label} {'v' if product == 'esp-idf' else ''}{stated.version}"
+        return None

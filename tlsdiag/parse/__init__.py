@@ -1,0 +1,115 @@
+"""Parse stage: clean lines in, typed events out, one line at a time.
+
+For each record of a line: the envelope prefilter (``envelopes``) finds the dialect and the
+message; hex dump lines go straight to a :class:`~tlsdiag.events.DumpLine` (the fold stage owns
+them); every other message is matched against the anchors of the message grammars (``dispatch``)
+and, when one applies, parsed by that single LALR rule (``grammar``) and turned into an event
+(``builders``). Parsed payloads are memoised per message text, since level-4 logs repeat the same
+messages over and over. Memory stays flat: nothing is kept but that bounded memo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tlsdiag import events
+from tlsdiag.parse import builders, dispatch, envelopes
+
+_MEMO_LIMIT = 65536
+_DUMP_LINE = dispatch.DUMP_LINE.match
+_MISSING = object()
+
+
+class ParseStats:
+    """Counts for the contract's ``input`` block: lines seen, lines claimed, dialects met."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.recognized_lines = 0
+        self.dialects: dict[str, int] = {}
+        self.grammar_parses = 0
+        self.memo_hits = 0
+
+
+class Parser:
+    """Turns lines into events; keep one per input so that its statistics describe that input."""
+
+    def __init__(self) -> None:
+        self.stats = ParseStats()
+        self._memo: dict[tuple[bool, str], builders.Payload | None] = {}
+        self._parser: Any = None
+
+    def events(self, lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
+        stats = self.stats
+        dialects = stats.dialects
+        unrecognized = events.Unrecognized
+        for number, text in lines:
+            stats.lines += 1
+            claimed = False
+            quoted = text if len(text) < 2048 else text[:2048]
+            for record in envelopes.split_glued(text):
+                env, message, debug = envelopes.frame(record, number, quoted)
+                event = self._event(env, message, debug)
+                if event is None:
+                    continue
+                if type(event) is not unrecognized:
+                    claimed = True
+                    dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
+                yield event
+            if claimed:
+                stats.recognized_lines += 1
+
+    def _event(self, env: events.Envelope, message: str, debug: bool) -> events.Event | None:
+        if debug:
+            if message[4:7] == ":  " or message[8:11] == ":  ":
+                dump = _DUMP_LINE(message)
+                if dump:
+                    return events.DumpLine(env, int(dump[1], 16), bytes.fromhex(dump[2]))
+            elif message[:1] == " ":
+                mpi = dispatch.MPI_LINE.fullmatch(message.rstrip())
+                if mpi:
+                    return events.DumpLine(env, -1, bytes.fromhex(mpi[1]))
+        else:
+            message = message.strip()
+            if not message:
+                return None
+        key = (debug, message)
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._resolve(debug, message)
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = found
+        else:
+            self.stats.memo_hits += 1
+        if found is None:
+            return self._trace(env, message) if debug else events.Unrecognized(env)
+        cls, fields = found
+        return cls(env, **fields)
+
+    def _resolve(self, debug: bool, message: str) -> builders.Payload | None:
+        """Which rule applies to a message and what it says (None: no rule, or the rule did not parse)."""
+        rule = dispatch.debug_rule(message) if debug else dispatch.text_rule(message)
+        if rule is None:
+            return None
+        if self._parser is None:
+            from tlsdiag.parse.grammar import parser
+
+            self._parser = parser()
+        self.stats.grammar_parses += 1
+        try:
+            return builders.build(rule, self._parser.parse(message, start=rule))
+        except Exception:  # any parse or conversion failure means "no rule applies"
+            return None
+
+    def _trace(self, env: events.Envelope, message: str) -> events.Event | None:
+        """A debug message without a rule of its own: level 1 lines are the library's complaints."""
+        if env.level == "1" and message:
+            return events.ErrorText(env, None, message.strip())
+        return events.Trace(env)
+
+
+def parse_lines(lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
+    """Convenience: events of ``(number, text)`` pairs with a fresh :class:`Parser`."""
+    yield from Parser().events(lines)

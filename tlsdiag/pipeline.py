@@ -1,0 +1,100 @@
+"""The analysis pipeline: read -> parse -> fold -> sessions, in one streaming pass.
+
+Each stage has its own module; this one only wires them and keeps the numbers every report
+shows (lines, recognised lines, dialects). Nothing here keeps the whole log.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from tlsdiag import events
+from tlsdiag.fold import Folder
+from tlsdiag.infer import InputContext, Observer
+from tlsdiag.parse import Parser
+from tlsdiag.read import InputStats, open_input
+from tlsdiag.session import Session, SessionBuilder
+
+
+@dataclass
+class Analysis:
+    """Everything the stages found in one input."""
+
+    name: str
+    stats: InputStats
+    lines: int
+    recognized_lines: int
+    dialects: dict[str, int]
+    context: InputContext
+    builder: SessionBuilder
+
+    @property
+    def sessions(self) -> list[Session]:
+        return self.builder.sessions
+
+    @property
+    def primary(self) -> Session | None:
+        """The attempt a report is about: the last one that failed, else the last one."""
+        failed = [session for session in self.sessions if session.failed]
+        if failed:
+            return failed[-1]
+        return self.sessions[-1] if self.sessions else None
+
+    def override_version(self, version: str) -> None:
+        """Read error codes with the version the user gave instead of the inferred one."""
+        from tlsdiag.knowledge import load
+        from tlsdiag.versions import select_mbedtls
+
+        selection = select_mbedtls(version, load().mbedtls.series)
+        evidence = ((0, f"--mbedtls-version {version}", "given on the command line"),)
+        self.context = self.context._replace(
+            mbedtls_version=version, mbedtls_series=selection.series, evidence=evidence + self.context.evidence
+        )
+
+    @property
+    def tls_activity(self) -> bool:
+        return bool(self.sessions) and any(session.events for session in self.sessions)
+
+
+class EventStream:
+    """The folded events of one input (for ``tlsdiag parse``); the stages' counts are read afterwards."""
+
+    def __init__(self, source: str | os.PathLike[str] | None, stdin: BinaryIO | None = None) -> None:
+        self.source = source
+        self.stdin = stdin
+        self.parser = Parser()
+        self.folder = Folder()
+
+    def __iter__(self) -> Iterator[events.Event]:
+        with open_input(self.source, stdin=self.stdin) as log:
+            yield from self.folder.fold(self.parser.events(log))
+
+    @property
+    def recognized_lines(self) -> int:
+        return min(self.parser.stats.lines, self.parser.stats.recognized_lines + self.folder.claimed_lines)
+
+
+def analyse(source: str | os.PathLike[str] | None, stdin: BinaryIO | None = None) -> Analysis:
+    """Run every stage over one input (a path, ``-``/None for standard input)."""
+    parser = Parser()
+    folder = Folder()
+    builder = SessionBuilder()
+    observer = Observer()
+    with open_input(source, stdin=stdin) as log:
+        for event in folder.fold(parser.events(log)):
+            observer.add(event)
+            builder.add(event)
+        name = log.name
+        stats = log.stats
+    return Analysis(
+        name=name,
+        stats=stats,
+        lines=parser.stats.lines,
+        recognized_lines=min(parser.stats.lines, parser.stats.recognized_lines + folder.claimed_lines),
+        dialects=dict(parser.stats.dialects),
+        context=observer.context(),
+        builder=builder,
+    )

@@ -1,0 +1,63 @@
+"""The diagnose report: the contract's JSON document, and the text/markdown/html views of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tlsdiag import summary
+from tlsdiag.pipeline import Analysis
+from tlsdiag.report import Format, envelope, render, to_json
+
+
+def diagnose_document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict[str, Any]:
+    session = analysis.primary
+    handshake: dict[str, Any] = {
+        "role": None,
+        "last_step": None,
+        "reached": [],
+        "client_hello": None,
+        "server_hello": None,
+        "certificates": [],
+        "alerts": [],
+        "verify_flags": [],
+    }
+    if session is not None:
+        milestones = summary.reached(session)
+        handshake.update(
+            {
+                "role": session.role,
+                "last_step": milestones[-1][1] if milestones else (session.last_step[1] if session.last_step else None),
+                "reached": [name for _, name in milestones],
+                "client_hello": summary.client_hello(session),
+                "server_hello": summary.server_hello(session),
+                "certificates": summary.certificates(session),
+                "alerts": summary.alerts(session),
+                "verify_flags": summary.verify_flags(session),
+                "session": session.index,
+                "first_line": session.first_line,
+                "last_line": session.last_line,
+            }
+        )
+    return envelope(
+        input={
+            "name": analysis.name,
+            "lines": analysis.lines,
+            "recognized_lines": analysis.recognized_lines,
+            "dialects": sorted(analysis.dialects, key=lambda name: -analysis.dialects[name]),
+            "sessions": len(analysis.sessions) + analysis.builder.dropped_sessions,
+            "notes": list(analysis.stats.notes),
+        },
+        context=analysis.context.to_json(),
+        errors=summary.errors(analysis.sessions, analysis.context),
+        handshake=handshake,
+        findings=[finding.to_json() for finding in findings],
+    )
+
+
+def render_diagnose(analysis: Analysis, findings: Sequence[Any], fmt: Format, color: bool = False) -> str:
+    document = diagnose_document(analysis, findings)
+    if fmt is Format.json:
+        return to_json(document)
+    template = {Format.text: "diagnose.txt.j2", Format.markdown: "diagnose.md.j2", Format.html: "diagnose.html.j2"}[fmt]
+    return render(template, color=color, doc=document, findings=findings)

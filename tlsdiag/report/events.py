@@ -1,0 +1,37 @@
+"""One line per event, for ``tlsdiag parse``: what the parser and the fold stage made of a log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tlsdiag import events
+from tlsdiag.report import Format
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex() if len(value) <= 64 else f"{value[:64].hex()}... ({len(value)} bytes)"
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, tuple) and value and hasattr(value[0], "env"):
+        return [_fields(item) for item in value]
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _fields(event: Any) -> dict[str, Any]:
+    return {name: _plain(value) for name, value in event._asdict().items() if name != "env"}
+
+
+def event_line(event: events.Event, fmt: Format) -> str:
+    env = event.env
+    if fmt is Format.json:
+        record = {"line": env.line, "event": type(event).__name__, "dialect": env.dialect, **_fields(event)}
+        return json.dumps(record, ensure_ascii=False, default=str)
+    fields = ", ".join(f"{key}={value!r}" for key, value in _fields(event).items() if value not in (None, "", [], {}))
+    where = f"{env.source_file}:{env.source_line}" if env.source_file else env.dialect
+    return f"{env.line:>7}  {type(event).__name__:<15} {where:<22} {fields}"[:400]

@@ -1,0 +1,255 @@
+"""Session model: the events of one input grouped into TLS connection attempts.
+
+A log often holds several attempts (retries, a second connection, threads interleaved by their
+ssl-context pointer). A new attempt starts at ``=> handshake``, at a sample program's "Performing
+the SSL/TLS handshake", or with new TLS activity after an attempt has already failed. Each
+:class:`Session` keeps what later stages ask about (steps reached, hellos, certificates, alerts,
+errors, verify results, sizes, context such as heap and clock lines), in bounded lists so that a
+huge log keeps memory flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tlsdiag import events
+
+MAX_ITEMS = 256  # per list in a session: enough for any real handshake, bounded for garbage
+MAX_SESSIONS = 64  # beyond this, the oldest complete sessions are summarised and dropped
+
+#: calls whose failure ends an attempt (the value the application finally saw)
+FINAL_CALLS = frozenset(
+    {
+        "mbedtls_ssl_handshake",
+        "mbedtls_ssl_read",
+        "mbedtls_ssl_write",
+        "start_ssl_client",
+        "mbedtls_net_connect",
+        "ssl_handshake",
+        "mbedtls_ssl_setup",
+        "mbedtls_ctr_drbg_seed",
+    }
+)
+
+
+def _append(items: list[Any], item: Any) -> None:
+    if len(items) < MAX_ITEMS:
+        items.append(item)
+
+
+@dataclass
+class Session:
+    """One connection attempt as the log shows it."""
+
+    index: int
+    first_line: int
+    context: str | None = None
+    last_line: int = 0
+    role: str | None = None
+    started: bool = False  # a handshake start was seen
+    steps: list[tuple[int, str]] = field(default_factory=list)  # (line, "write client hello")
+    states: list[tuple[int, int | None, str | None]] = field(default_factory=list)
+    messages: list[events.TlsMessage] = field(default_factory=list)
+    records: list[events.TlsRecord] = field(default_factory=list)
+    offered: list[events.Offered] = field(default_factory=list)
+    certificates: list[Any] = field(default_factory=list)  # CertificateText / CertificateDer
+    alerts: list[events.Alert | events.TlsMessage] = field(default_factory=list)
+    errors: list[events.ReturnValue | events.CodeMention | events.ErrorText] = field(default_factory=list)
+    verify: list[events.VerifyInfo] = field(default_factory=list)
+    measures: list[events.Measure] = field(default_factory=list)
+    console: list[events.ConsoleStep] = field(default_factory=list)
+    context_events: list[events.Context] = field(default_factory=list)
+    dumps: int = 0
+    events: int = 0
+    first_ms: float | None = None
+    last_ms: float | None = None
+    largest_gap: tuple[float, int, int] | None = None  # (milliseconds, line before, line after)
+    _last_stamp: tuple[float, int] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.final_error is not None or any(step.outcome == "failed" for step in self.console)
+
+    @property
+    def final_error(self) -> events.ReturnValue | None:
+        """The value the application got back: the last failing top-level call."""
+        for error in reversed(self.errors):
+            if type(error) is events.ReturnValue and error.value < 0 and (error.function or "") in FINAL_CALLS:
+                return error
+        for error in reversed(self.errors):
+            if type(error) is events.ReturnValue and error.value < 0 and error.function is None:
+                return error
+        return None
+
+    @property
+    def last_step(self) -> tuple[int, str] | None:
+        return self.steps[-1] if self.steps else None
+
+    def message(self, name: str, direction: str | None = None) -> events.TlsMessage | None:
+        for item in self.messages:
+            if item.name == name and (direction is None or item.direction == direction):
+                return item
+        return None
+
+
+class SessionBuilder:
+    """Groups a stream of events into sessions."""
+
+    def __init__(self) -> None:
+        self.sessions: list[Session] = []
+        self.dropped_sessions = 0
+        self._current: dict[str | None, Session] = {}
+        self.context_events: list[events.Context] = []  # context before any session, or outside all
+        self.versions: list[events.VersionInfo] = []
+
+    def feed(self, stream: Iterable[events.Event]) -> SessionBuilder:
+        for event in stream:
+            self.add(event)
+        return self
+
+    def add(self, event: events.Event) -> None:
+        kind = type(event)
+        env = event.env
+        if kind is events.VersionInfo:
+            _append(self.versions, event)
+            return
+        if kind is events.Unrecognized:
+            return
+        key = env.context
+        session = self._current.get(key)
+        if self._starts_attempt(event, session):
+            session = self._new(env)
+        if session is None:
+            if kind is events.Context:
+                _append(self.context_events, event)
+                return
+            if kind is events.Trace:
+                return
+            session = self._new(env)
+        self._record(session, event)
+
+    def _starts_attempt(self, event: events.Event, session: Session | None) -> bool:
+        kind = type(event)
+        if kind is events.Step:
+            if event.direction != "enter" or event.name != "handshake":  # type: ignore[union-attr]
+                return False
+            return session is None or session.started
+        if kind is events.ConsoleStep and "handshake" in event.step.lower():  # type: ignore[union-attr]
+            return session is None or session.started or session.failed
+        if session is None or not session.failed:
+            return False
+        final = session.final_error
+        if kind is events.ReturnValue and final is not None and event.env.line - final.env.line > 3:
+            return (event.function or "") in FINAL_CALLS or event.function is None  # type: ignore[union-attr]
+        if kind is events.Offered and event.kind == "ciphersuite":  # type: ignore[union-attr]
+            return True
+        return kind is events.TlsMessage and event.name == "ClientHello"  # type: ignore[union-attr]
+
+    def _new(self, env: events.Envelope) -> Session:
+        session = Session(index=len(self.sessions) + self.dropped_sessions, first_line=env.line, context=env.context)
+        if len(self.sessions) >= MAX_SESSIONS:
+            self.sessions.pop(0)
+            self.dropped_sessions += 1
+        self.sessions.append(session)
+        self._current[env.context] = session
+        if env.context is not None:
+            self._current[None] = session  # plain lines that follow belong to the latest connection
+        return session
+
+    def _record(self, session: Session, event: events.Event) -> None:
+        kind = type(event)
+        env = event.env
+        session.events += 1
+        session.last_line = env.line
+        if env.timestamp_ms is not None:
+            self._stamp(session, env.timestamp_ms, env.line)
+        if session.role is None:
+            session.role = _role(env.source_file)
+        if kind is events.Step:
+            if event.name == "handshake" and event.direction == "enter":
+                session.started = True
+            elif event.direction == "enter" and event.name not in _NOISE_STEPS:
+                _append(session.steps, (env.line, event.name))
+        elif kind is events.HandshakeState:
+            session.started = True
+            if event.role in ("client", "server"):
+                session.role = event.role
+            _append(session.states, (env.line, event.number, event.name))
+        elif kind is events.ConsoleStep:
+            if "handshake" in event.step.lower():
+                session.started = True
+            _append(session.console, event)
+        elif kind is events.TlsMessage:
+            session.started = True
+            if event.name == "Alert":
+                _append(session.alerts, event)
+            else:
+                _append(session.messages, event)
+        elif kind is events.TlsRecord:
+            _append(session.records, event)
+        elif kind is events.Alert:
+            _append(session.alerts, event)
+        elif kind in (events.ReturnValue, events.CodeMention, events.ErrorText):
+            _append(session.errors, event)
+        elif kind is events.VerifyInfo:
+            _append(session.verify, event)
+        elif kind is events.Offered:
+            _append(session.offered, event)
+        elif kind is events.Measure:
+            _append(session.measures, event)
+        elif kind in (events.CertificateText, events.CertificateDer):
+            _append(session.certificates, event)
+        elif kind is events.Context:
+            _append(session.context_events, event)
+        elif kind is events.Dump:
+            session.dumps += 1
+
+    def _stamp(self, session: Session, stamp: float, line: int) -> None:
+        if session.first_ms is None:
+            session.first_ms = stamp
+        session.last_ms = stamp
+        previous = session._last_stamp
+        if previous is not None and stamp >= previous[0]:
+            gap = stamp - previous[0]
+            if session.largest_gap is None or gap > session.largest_gap[0]:
+                session.largest_gap = (gap, previous[1], line)
+        session._last_stamp = (stamp, line)
+
+
+#: steps mbedTLS enters for every record: not milestones of the handshake
+_NOISE_STEPS = frozenset(
+    {
+        "flush output",
+        "fetch input",
+        "read record",
+        "write record",
+        "write handshake message",
+        "decrypt buf",
+        "encrypt buf",
+        "read",
+        "write",
+        "free",
+        "handshake",
+        "send alert message",
+    }
+)
+
+_ROLE_FILES = {
+    "ssl_cli.c": "client",
+    "ssl_client.c": "client",
+    "ssl_tls12_client.c": "client",
+    "ssl_tls13_client.c": "client",
+    "ssl_srv.c": "server",
+    "ssl_tls12_server.c": "server",
+    "ssl_tls13_server.c": "server",
+}
+
+
+def _role(source_file: str | None) -> str | None:
+    return _ROLE_FILES.get(source_file or "")
+
+
+def build_sessions(stream: Iterable[events.Event]) -> SessionBuilder:
+    return SessionBuilder().feed(stream)
