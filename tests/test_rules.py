@@ -12,7 +12,9 @@ from tlsdiag.pipeline import analyse
 from tlsdiag.rules import diagnose, load_rules
 from tlsdiag.rules.predicates import PREDICATES
 
-CASES = tomllib.loads((FIXTURES / "rules" / "cases.toml").read_text())["case"]
+CASES = [
+    case for path in sorted((FIXTURES / "rules").glob("cases*.toml")) for case in tomllib.loads(path.read_text())["case"]
+]
 SHARED = ROOT.parent / "shared"
 
 
@@ -58,6 +60,9 @@ def test_rule_files_match_the_schema():
 
 
 def test_rules_only_use_known_conditions():
+    from tlsdiag.rules.predicates import load_predicate_modules
+
+    load_predicate_modules()
     for rule in load_rules():
         tables = [rule.get("when", {}), rule.get("unless", {}), *rule.get("any", ())]
         for table in tables:

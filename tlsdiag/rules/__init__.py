@@ -21,7 +21,7 @@ from typing import Any
 from tlsdiag.knowledge import fixes_from
 from tlsdiag.model import Finding, Fix
 from tlsdiag.paths import knowledge_path
-from tlsdiag.rules.predicates import PREDICATES, Match, Subject
+from tlsdiag.rules.predicates import PREDICATES, Match, Subject, load_predicate_modules
 from tlsdiag.summary import scope_for
 
 MAX_RECORD_CONTENT = 16384  # TLS plaintext record limit, the largest any content-length option may be
@@ -62,6 +62,7 @@ def _fill(text: str, facts: dict[str, Any]) -> str:
 
 
 def _evaluate(conditions: dict[str, Any], subject: Subject) -> list[Match] | None:
+    load_predicate_modules()
     matches = []
     for name, argument in conditions.items():
         check = PREDICATES.get(name)

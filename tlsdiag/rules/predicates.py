@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from tlsdiag import events, summary
@@ -61,6 +62,19 @@ class Subject:
 
 Predicate = Callable[[Subject, Any], Match | None]
 PREDICATES: dict[str, Predicate] = {}
+
+
+@cache
+def load_predicate_modules() -> None:
+    """Import the ``predicates_*.py`` modules next to this one: each registers predicates of a family."""
+    import importlib
+    import pkgutil
+
+    import tlsdiag.rules as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("predicates_"):
+            importlib.import_module(f"tlsdiag.rules.{module.name}")
 
 
 def predicate(name: str) -> Callable[[Predicate], Predicate]:
