@@ -15,7 +15,7 @@ CORPUS = FIXTURES.parent.parent.parent / "shared" / "corpus"
 def parse_file(path):
     from tlsdiag.read import open_input
 
-    parser = Parser()
+    parser = Parser(keep_trace=True)
     with open_input(path) as log:
         return parser, list(parser.events(log))
 

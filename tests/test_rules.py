@@ -13,7 +13,9 @@ from tlsdiag.rules import diagnose, load_rules
 from tlsdiag.rules.predicates import PREDICATES
 
 CASES = [
-    case for path in sorted((FIXTURES / "rules").glob("cases*.toml")) for case in tomllib.loads(path.read_text())["case"]
+    case
+    for path in sorted((FIXTURES / "rules").glob("cases*.toml"))
+    for case in tomllib.loads(path.read_text())["case"]
 ]
 SHARED = ROOT.parent / "shared"
 

@@ -7,6 +7,7 @@ prints), never from one log's wording. Every decision keeps the lines it rests o
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 from tlsdiag import events
@@ -46,6 +47,11 @@ class Observer:
         self._file_markers = {name: marker for marker in data["marker"] for name in marker.get("source_files", ())}
         self._state_markers = {marker["state_format"]: marker for marker in data["marker"] if "state_format" in marker}
         self._stacks = data["stack"]
+        self._by_dialect = {dialect: stack["id"] for stack in reversed(self._stacks) for dialect in stack["dialects"]}
+        self._text_owner = {text: stack["id"] for stack in reversed(self._stacks) for text in stack["texts"]}
+        self._stack_texts = re.compile(
+            "|".join(re.escape(text) for text in sorted(self._text_owner, key=len, reverse=True))
+        )
         self._arduino = {entry["core"]: entry for entry in data["arduino_core"]}
         self.markers: dict[str, tuple[dict[str, Any], events.Envelope]] = {}
         self.versions: dict[str, events.VersionInfo] = {}
@@ -71,12 +77,12 @@ class Observer:
                 self.markers.setdefault(marker["id"], (marker, env))
         elif kind is events.VersionInfo:
             self.versions.setdefault(event.product, event)
-        if env.line <= _SCAN_LIMIT and kind is not events.Trace:
-            for stack in self._stacks:
-                if stack["id"] in self.stack_hits:
-                    continue
-                if env.dialect in stack["dialects"] or any(text in env.text for text in stack["texts"]):
-                    self.stack_hits[stack["id"]] = env
+        if env.line <= _SCAN_LIMIT and env.dialect != "mbedtls-debug" and len(self.stack_hits) < len(self._stacks):
+            dialect_stack = self._by_dialect.get(env.dialect)
+            if dialect_stack is not None and dialect_stack not in self.stack_hits:
+                self.stack_hits[dialect_stack] = env
+            for match in self._stack_texts.finditer(env.text):
+                self.stack_hits.setdefault(self._text_owner[match.group()], env)
 
     def context(self) -> InputContext:
         evidence: list[tuple[int, str, str]] = []

@@ -65,7 +65,7 @@ class EventStream:
     def __init__(self, source: str | os.PathLike[str] | None, stdin: BinaryIO | None = None) -> None:
         self.source = source
         self.stdin = stdin
-        self.parser = Parser()
+        self.parser = Parser(keep_trace=True)
         self.folder = Folder()
 
     def __iter__(self) -> Iterator[events.Event]:

@@ -132,6 +132,8 @@ class SessionBuilder:
 
     def _starts_attempt(self, event: events.Event, session: Session | None) -> bool:
         kind = type(event)
+        if kind not in _ATTEMPT_KINDS:
+            return False
         if kind is events.Step:
             if event.direction != "enter" or event.name != "handshake":  # type: ignore[union-attr]
                 return False
@@ -217,6 +219,9 @@ class SessionBuilder:
                 session.largest_gap = (gap, previous[1], line)
         session._last_stamp = (stamp, line)
 
+
+#: the only event kinds that can open a new attempt
+_ATTEMPT_KINDS = frozenset({events.Step, events.ConsoleStep, events.ReturnValue, events.Offered, events.TlsMessage})
 
 #: steps mbedTLS enters for every record: not milestones of the handshake
 _NOISE_STEPS = frozenset(

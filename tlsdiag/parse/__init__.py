@@ -19,6 +19,7 @@ from tlsdiag.parse import builders, dispatch, envelopes
 _MEMO_LIMIT = 65536
 _DUMP_LINE = dispatch.DUMP_LINE.match
 _MISSING = object()
+_CLAIMED = object()  # a record the grammar claimed that yields no event
 
 
 class ParseStats:
@@ -35,9 +36,10 @@ class ParseStats:
 class Parser:
     """Turns lines into events; keep one per input so that its statistics describe that input."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_trace: bool = False) -> None:
+        self.keep_trace = keep_trace
         self.stats = ParseStats()
-        self._memo: dict[tuple[bool, str], builders.Payload | None] = {}
+        self._memo: dict[tuple[bool, str], tuple[type, tuple[Any, ...]] | None] = {}
         self._parser: Any = None
 
     def events(self, lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
@@ -52,6 +54,10 @@ class Parser:
                 env, message, debug = envelopes.frame(record, number, quoted)
                 event = self._event(env, message, debug)
                 if event is None:
+                    continue
+                if event is _CLAIMED:
+                    claimed = True
+                    dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
                     continue
                 if type(event) is not unrecognized:
                     claimed = True
@@ -85,10 +91,10 @@ class Parser:
             self.stats.memo_hits += 1
         if found is None:
             return self._trace(env, message) if debug else events.Unrecognized(env)
-        cls, fields = found
-        return cls(env, **fields)
+        cls, values = found
+        return cls(env, *values)
 
-    def _resolve(self, debug: bool, message: str) -> builders.Payload | None:
+    def _resolve(self, debug: bool, message: str) -> tuple[type, tuple[Any, ...]] | None:
         """Which rule applies to a message and what it says (None: no rule, or the rule did not parse)."""
         rule = dispatch.debug_rule(message) if debug else dispatch.text_rule(message)
         if rule is None:
@@ -99,15 +105,21 @@ class Parser:
             self._parser = parser()
         self.stats.grammar_parses += 1
         try:
-            return builders.build(rule, self._parser.parse(message, start=rule))
+            cls, fields = builders.build(rule, self._parser.parse(message, start=rule))
         except Exception:  # any parse or conversion failure means "no rule applies"
             return None
+        defaults = cls._field_defaults  # type: ignore[attr-defined]
+        return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])  # type: ignore[attr-defined]
 
-    def _trace(self, env: events.Envelope, message: str) -> events.Event | None:
-        """A debug message without a rule of its own: level 1 lines are the library's complaints."""
+    def _trace(self, env: events.Envelope, message: str) -> Any:
+        """A debug message without a rule of its own: level 1 lines are the library's complaints.
+
+        Other plain trace is claimed by the grammar's catch-all rule but yields an event only when
+        asked for (``tlsdiag parse``): later stages have no use for it, and it is most of a log.
+        """
         if env.level == "1" and message:
             return events.ErrorText(env, None, message.strip())
-        return events.Trace(env)
+        return events.Trace(env) if self.keep_trace else _CLAIMED
 
 
 def parse_lines(lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:

@@ -219,7 +219,7 @@ def _code_findings(subject: Subject, findings: list[Finding]) -> list[Finding]:
             confidence=0.5 if len(decoded.interpretations) == 1 else 0.35,
             evidence=((final.env.line, final.env.text),),
             explanation=best.meaning or "",
-            fixes=best.fixes,
+            fixes=tuple(fix for fix in best.fixes if _fix_applies(fix, {}, subject)),
             references=best.references,
             explains=False,
         )
