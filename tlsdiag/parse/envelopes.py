@@ -16,6 +16,11 @@ from tlsdiag.events import Envelope
 
 # file.c:1234: |2| 0x7ffd4dc7cdc0: message   (the level and the context pointer are optional; the
 # file may carry a path: ../Middlewares/Third_Party/mbedTLS/library/ssl_tls.c:4094: bad message length)
+# The common case, a record starting with the file's base name, matched without named groups (the
+# fields are read by position, which is measurably faster on the hot path).
+_MBEDTLS_BARE = re.compile(
+    r"([A-Za-z_][\w.-]*\.(?:c|h|cpp)):(\d{1,5}):? (?:\|(\d)\| )?(?:(0x[0-9a-fA-F]{4,16}): )?(.*)"
+)
 _MBEDTLS = re.compile(
     r"(?:[^\s:]*[/\\])?(?P<file>[\w.-]+\.(?:c|h|cpp)):(?P<line>\d{1,5}):? "
     r"(?:\|(?P<level>\d)\| )?(?:(?P<context>0x[0-9a-fA-F]{4,16}): )?(?P<message>.*)"
@@ -65,8 +70,13 @@ def frame(record: str, number: int, quoted: str) -> tuple[Envelope, str, bool]:
 
     ``quoted`` is the text evidence will cite (the physical line).
     """
-    text = record.lstrip()  # forum pastes indent logs; envelopes never start with spaces
+    text = record.lstrip() if record[:1] in " \t" else record  # pasted logs are often indented
     first = text[:1]
+    if first.isalpha() or first == "_":
+        bare = _MBEDTLS_BARE.fullmatch(text)
+        if bare is not None:
+            file, line, level, context, message = bare.groups()
+            return Envelope(number, "mbedtls-debug", quoted, file, int(line), level, None, context), message, True
     if first in "EWIDV" and text[1:3] == " (":
         match = _ESP_IDF.fullmatch(text)
         if match:
