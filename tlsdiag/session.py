@@ -48,8 +48,10 @@ class Session:
     context: str | None = None
     last_line: int = 0
     role: str | None = None
-    started: bool = False  # a handshake start was seen
-    steps: list[tuple[int, str]] = field(default_factory=list)  # (line, "write client hello")
+    started: bool = False  # any handshake activity was seen
+    entered: bool = False  # "=> handshake" was seen
+    steps: list[tuple[int, str]] = field(default_factory=list)  # completed steps: (line, "write client hello")
+    current_step: tuple[int, str] | None = None  # the last step entered (in progress when a failure hit)
     states: list[tuple[int, int | None, str | None]] = field(default_factory=list)
     messages: list[events.TlsMessage] = field(default_factory=list)
     records: list[events.TlsRecord] = field(default_factory=list)
@@ -85,7 +87,7 @@ class Session:
 
     @property
     def last_step(self) -> tuple[int, str] | None:
-        return self.steps[-1] if self.steps else None
+        return self.current_step or (self.steps[-1] if self.steps else None)
 
     def message(self, name: str, direction: str | None = None) -> events.TlsMessage | None:
         for item in self.messages:
@@ -119,6 +121,12 @@ class SessionBuilder:
             return
         key = env.context
         session = self._current.get(key)
+        if session is None and key is not None:
+            plain = self._current.get(None)
+            if plain is not None and plain.context is None and not plain.entered:
+                session = plain  # the console lines before the first debug record belong to it
+                session.context = key
+                self._current[key] = session
         if self._starts_attempt(event, session):
             session = self._new(env)
         if session is None:
@@ -137,7 +145,7 @@ class SessionBuilder:
         if kind is events.Step:
             if event.direction != "enter" or event.name != "handshake":  # type: ignore[union-attr]
                 return False
-            return session is None or session.started
+            return session is None or session.entered
         if kind is events.ConsoleStep and "handshake" in event.step.lower():  # type: ignore[union-attr]
             return session is None or session.started or session.failed
         if session is None or not session.failed:
@@ -171,9 +179,12 @@ class SessionBuilder:
             session.role = _role(env.source_file)
         if kind is events.Step:
             if event.name == "handshake" and event.direction == "enter":
-                session.started = True
-            elif event.direction == "enter" and event.name not in _NOISE_STEPS:
-                _append(session.steps, (env.line, event.name))
+                session.started = session.entered = True
+            elif event.name not in _NOISE_STEPS:
+                if event.direction == "enter":
+                    session.current_step = (env.line, event.name)
+                else:
+                    _append(session.steps, (env.line, event.name))
         elif kind is events.HandshakeState:
             session.started = True
             if event.role in ("client", "server"):

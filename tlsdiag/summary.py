@@ -39,6 +39,17 @@ def _alert_names() -> dict[int, str]:
     return {row["value"]: row["tls_name"] for row in _json("tls", "alerts.json")["alert"]}
 
 
+#: messages both sides send: ours are marked "(own)" so that the two stay apart
+_BOTH_SIDES = frozenset({"Certificate", "CertificateVerify", "ChangeCipherSpec", "Finished", "Alert"})
+
+
+def current_step(session: Session) -> str | None:
+    """The milestone the handshake was at when the log ends or fails (entered, maybe not finished)."""
+    if session.current_step is None:
+        return None
+    return _steps().get(session.current_step[1], session.current_step[1])
+
+
 def reached(session: Session) -> list[tuple[int, str]]:
     """Handshake milestones in the order the log reached them, as (line, name)."""
     table = _steps()
@@ -50,9 +61,9 @@ def reached(session: Session) -> list[tuple[int, str]]:
             seen.add(name)
             found.append((line, name))
     for message in session.messages:
-        label = message.name if message.direction == "in" else f"{message.name} (own)"
-        if message.name == "ClientHello" and session.role != "server":
-            label = "ClientHello"
+        label = message.name
+        if message.name in _BOTH_SIDES and message.direction == "out":
+            label = f"{message.name} (own)"
         if label not in seen:
             seen.add(label)
             found.append((message.env.line, label))

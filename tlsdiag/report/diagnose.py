@@ -27,7 +27,7 @@ def diagnose_document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict[
         handshake.update(
             {
                 "role": session.role,
-                "last_step": milestones[-1][1] if milestones else (session.last_step[1] if session.last_step else None),
+                "last_step": summary.current_step(session) or (milestones[-1][1] if milestones else None),
                 "reached": [name for _, name in milestones],
                 "client_hello": summary.client_hello(session),
                 "server_hello": summary.server_hello(session),
