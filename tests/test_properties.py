@@ -70,7 +70,7 @@ def test_mutated_real_logs(sample, cuts, noise, tmp_path_factory):
                 "ssl_tls.c:5804: |2| 0x7ffc4dc7cdc0: => handshake",
                 "E (10770) esp-tls: mbedtls_ssl_handshake returned -0x7500",
                 "[E][ssl_client.cpp:36] _handle_error(): [start_ssl_client():199]: (-29312) SSL - The connection "
-    "indicated an EOF",
+                "indicated an EOF",
                 "-----BEGIN CERTIFICATE-----",
                 "MIIDQTCCAimgAwIBAgITBmyfz5m/jAo54vB4ikPmljZbyjANBgkqhkiG9w0BAQsF",
                 "peer certificate #1:",

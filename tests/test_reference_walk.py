@@ -8,6 +8,7 @@ from tests.conftest import REFERENCE, read_tsv
 from tlsdiag import codes
 from tlsdiag.knowledge import load
 
+
 def _series_columns() -> dict[str, str]:
     """Version columns of the reference table (``2.28.10``) -> the series labels the tool uses (``2.28``)."""
     with (REFERENCE / "mbedtls-errors.tsv").open(encoding="utf-8") as handle:

@@ -94,3 +94,33 @@ def parse(log: str | None, fmt: Format = Format.text, output: str | os.PathLike[
 
     emit(build, output, False)
     return EXIT_OK
+
+
+def diff(
+    good: str,
+    bad: str,
+    fmt: Format = Format.text,
+    mbedtls_version: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+    no_color: bool = False,
+) -> int:
+    """Compare a working and a failing run; exit 1 when a failure-level finding exists."""
+    from tlsdiag.diff import compare
+    from tlsdiag.pipeline import analyse
+    from tlsdiag.report.diff import render_diff
+    from tlsdiag.rules import diagnose as run_rules
+    from tlsdiag.versions import VersionError
+
+    if os.path.realpath(good) == os.path.realpath(bad):
+        raise InputError(f"{good} and {bad} are the same file: give a working and a failing log")
+    good_analysis, bad_analysis = analyse(good), analyse(bad)
+    if mbedtls_version:
+        try:
+            good_analysis.override_version(mbedtls_version)
+            bad_analysis.override_version(mbedtls_version)
+        except VersionError as error:
+            raise InputError(str(error)) from None
+    comparison = compare(good_analysis, bad_analysis)
+    findings = run_rules(bad_analysis, comparison) if comparison.same_connection else []
+    emit(lambda color: render_diff(comparison, findings, fmt, color), output, no_color)
+    return EXIT_FAILURE_FOUND if any(finding.severity == "failure" for finding in findings) else EXIT_OK

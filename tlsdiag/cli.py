@@ -102,6 +102,21 @@ def diagnose(
 
 
 @app.command()
+def diff(
+    good: Annotated[str, typer.Argument(metavar="GOOD", help="The log of a working run.")],
+    bad: Annotated[str, typer.Argument(metavar="BAD", help="The log of a failing run of the same connection.")],
+    format: FormatOption = None,
+    mbedtls_version: VersionOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+) -> int:
+    """Compare a working and a failing run: where they diverge, and why, in TLS terms."""
+    from tlsdiag import actions
+
+    return actions.diff(good, bad, format or Format.text, mbedtls_version, output, no_color)
+
+
+@app.command()
 def parse(
     log: LogArgument = None,
     format: FormatOption = None,

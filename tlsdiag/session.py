@@ -130,8 +130,8 @@ class SessionBuilder:
         if self._starts_attempt(event, session):
             session = self._new(env)
         if session is None:
-            if kind is events.Context:
-                _append(self.context_events, event)
+            if kind is events.Context and event.kind not in _CONNECTION_CONTEXT:  # type: ignore[union-attr]
+                _append(self.context_events, event)  # kept for the next attempt (heap, clock, network...)
                 return
             if kind is events.Trace:
                 return
@@ -152,7 +152,8 @@ class SessionBuilder:
             return False
         final = session.final_error
         if kind is events.ReturnValue and final is not None and event.env.line - final.env.line > 3:
-            return (event.function or "") in FINAL_CALLS or event.function is None  # type: ignore[union-attr]
+            # a second top-level failure of the same attempt kind: the application tried again
+            return (final.function or "") in FINAL_CALLS and (event.function or "") in FINAL_CALLS  # type: ignore[union-attr]
         if kind is events.Offered and event.kind == "ciphersuite":  # type: ignore[union-attr]
             return True
         return kind is events.TlsMessage and event.name == "ClientHello"  # type: ignore[union-attr]
@@ -164,6 +165,9 @@ class SessionBuilder:
             self.dropped_sessions += 1
         self.sessions.append(session)
         self._current[env.context] = session
+        if self.context_events:  # what the device printed just before this attempt belongs to it
+            session.context_events.extend(self.context_events[:MAX_ITEMS])
+            self.context_events.clear()
         if env.context is not None:
             self._current[None] = session  # plain lines that follow belong to the latest connection
         return session
@@ -230,6 +234,23 @@ class SessionBuilder:
                 session.largest_gap = (gap, previous[1], line)
         session._last_stamp = (stamp, line)
 
+
+#: context lines that are themselves part of a connection attempt (esp-tls reporting on it)
+_CONNECTION_CONTEXT = frozenset(
+    {
+        "dns-failed",
+        "connect-failed",
+        "open-failed",
+        "host",
+        "socket",
+        "esp-err",
+        "verify-failed",
+        "cert-verified",
+        "verification-info",
+        "alloc-failed",
+        "transport-errno",
+    }
+)
 
 #: the only event kinds that can open a new attempt
 _ATTEMPT_KINDS = frozenset({events.Step, events.ConsoleStep, events.ReturnValue, events.Offered, events.TlsMessage})

@@ -135,7 +135,7 @@ def certificates(session: Session) -> list[dict[str, Any]]:
         if message.name != "Certificate":
             continue
         decoded: Any = message.message
-        for index, entry in enumerate(getattr(decoded, "certificates", ()) or ()):
+        for index, entry in enumerate(getattr(decoded, "entries", ()) or ()):
             data = entry.to_json()
             info = data.get("certificate") or {}
             serial = info.get("serial")

@@ -102,7 +102,7 @@ def evaluate(rule: dict[str, Any], subject: Subject) -> Finding | None:
     fixes = tuple(
         _fix(fix, raw, facts)
         for fix, raw in zip(fixes_from(rule.get("fixes", ())), rule.get("fixes", ()), strict=True)
-        if _fix_applies(fix, rule, subject) and _facts_allow(raw, facts)
+        if _fix_applies(fix, raw, subject) and _facts_allow(raw, facts)
     )
     return Finding(
         rule=rule["id"],
@@ -144,10 +144,10 @@ def _facts_allow(raw: dict[str, Any], facts: dict[str, Any]) -> bool:
     return (needed is None or needed in facts) and (blocked is None or blocked not in facts)
 
 
-def _fix_applies(fix: Fix, rule: dict[str, Any], subject: Subject) -> bool:
-    """Show ESP-IDF options to ESP-IDF users, Zephyr options to Zephyr users; code and server fixes to all."""
+def _fix_applies(fix: Fix, raw: dict[str, Any], subject: Subject) -> bool:
+    """Show ESP-IDF options to ESP-IDF users, Zephyr options to Zephyr users; a fix may name its ``stacks``."""
     per_stack = {"sdkconfig": {"esp-idf", "arduino-esp32"}, "zephyr-kconfig": {"zephyr"}, "arduino": {"arduino-esp32"}}
-    stacks = per_stack.get(fix.target)
+    stacks = set(raw.get("stacks", ())) or per_stack.get(fix.target)
     return stacks is None or subject.stack == "unknown" or subject.stack in stacks
 
 
@@ -166,8 +166,12 @@ def _rank(finding: Finding) -> tuple[int, int, float]:
     return (_SEVERITY_ORDER.get(finding.severity, 3), 0 if finding.explains else 1, -finding.confidence)
 
 
-def diagnose(analysis: Any) -> list[Finding]:
-    """Findings for the analysis' primary session, ranked (most likely root cause first)."""
+def diagnose(analysis: Any, comparison: Any = None) -> list[Finding]:
+    """Findings for the analysis' primary session, ranked (most likely root cause first).
+
+    With ``comparison`` (a :class:`tlsdiag.diff.Comparison` whose failing side is ``analysis``) the
+    rules that read the difference to a working run can match too.
+    """
     session = analysis.primary
     if session is None:
         return []
@@ -177,6 +181,7 @@ def diagnose(analysis: Any) -> list[Finding]:
         series=analysis.context.mbedtls_series,
         scope=scope_for(analysis.context),
         other_sessions=[item for item in analysis.sessions if item is not session],
+        diff=comparison,
     )
     findings = [finding for rule in load_rules() if (finding := evaluate(rule, subject)) is not None]
     findings += _code_findings(subject, findings)

@@ -33,6 +33,7 @@ class Subject:
     series: tuple[str, ...]
     scope: Scope
     other_sessions: list[Session]
+    diff: Any = None  # a tlsdiag.diff.Comparison when the session is the failing side of a diff
     _names: dict[int, frozenset[str]] = field(default_factory=dict)
     _reached: list[tuple[int, str]] | None = None
 
@@ -42,6 +43,8 @@ class Subject:
             decoded = decode_value(value, self.scope)
             found = set()
             for interpretation in decoded.interpretations:
+                if not interpretation.complete or interpretation.plausibility < 0.2:
+                    continue  # half a composite, or an unlikely split: not evidence of any code
                 for part in interpretation.parts:
                     if part.name:
                         found.add(part.name)

@@ -1,0 +1,411 @@
+"""Comparing a working and a failing run of the same connection, in TLS terms.
+
+Both logs go through the whole pipeline first, so that timestamps, context pointers, random bytes,
+source line numbers, file renames between mbedTLS versions and ESP-IDF framing are already gone:
+what is compared is a timeline of milestones per run (steps completed, messages decoded, data or
+end-of-stream on a read, alerts, errors). The timelines are aligned with a sequence matcher on
+those milestones (not on text), which is linear in practice and keeps two logs of different
+verbosity, dialect or version in step. On top of the alignment come semantic differences: the
+ClientHello, the server's choice, the certificate chain, record and buffer sizes, errors and
+alerts, timing and heap.
+"""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+from typing import Any, NamedTuple
+
+from tlsdiag import events, summary
+from tlsdiag.pipeline import Analysis
+from tlsdiag.session import Session
+
+
+class Milestone(NamedTuple):
+    key: tuple[str, ...]  # what is compared: ("step", "ServerHello"), ("read", "end of stream") ...
+    line: int
+    label: str  # how a report names it
+
+
+class Divergence(NamedTuple):
+    good_line: int | None
+    bad_line: int | None
+    step: str | None  # the last milestone both runs shared
+    description: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "good_line": self.good_line,
+            "bad_line": self.bad_line,
+            "step": self.step,
+            "description": self.description,
+        }
+
+
+class Difference(NamedTuple):
+    kind: str
+    description: str
+    good: Any
+    bad: Any
+    good_line: int | None = None
+    bad_line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "description": self.description,
+            "good": self.good,
+            "bad": self.bad,
+            "good_line": self.good_line,
+            "bad_line": self.bad_line,
+        }
+
+
+class Comparison(NamedTuple):
+    good: Analysis
+    bad: Analysis
+    good_timeline: tuple[Milestone, ...]
+    bad_timeline: tuple[Milestone, ...]
+    alignment: tuple[tuple[str, int, int, int, int], ...]  # SequenceMatcher opcodes
+    first_divergence: Divergence | None
+    differences: tuple[Difference, ...]
+    same_connection: bool
+    identical_client_hello: bool | None
+
+
+def timeline(session: Session) -> tuple[Milestone, ...]:
+    """The milestones of one run in log order, with everything version- or run-specific removed."""
+    items: list[Milestone] = []
+    steps = summary._steps()
+    for line, step in session.steps:
+        name = steps.get(step)
+        if name:
+            items.append(Milestone(("step", name), line, f"{name} done"))
+    for message in session.messages:
+        items.append(
+            Milestone(
+                ("message", message.direction, message.name), message.env.line, f"{message.name} {message.direction}"
+            )
+        )
+    for alert in summary.alerts(session):
+        label = f"alert {alert['name']} ({alert['description']}) {'received' if alert['direction'] == 'in' else 'sent'}"
+        items.append(Milestone(("alert", alert["direction"], str(alert["description"])), alert["line"], label))
+    for measure in session.measures:
+        if measure.name == "f_recv_returned":
+            what = "end of stream (peer closed)" if measure.value == 0 else "data"
+            items.append(Milestone(("read", what), measure.env.line, f"read returned {measure.value} ({what})"))
+        elif measure.name in ("cert_too_large", "record_too_large"):
+            items.append(
+                Milestone(
+                    ("size", measure.name),
+                    measure.env.line,
+                    f"{measure.name.replace('_', ' ')} {measure.value} > {measure.limit}",
+                )
+            )
+    for error in session.errors:
+        if type(error) is events.ReturnValue and error.value < 0:
+            items.append(
+                Milestone(
+                    ("error", error.function or "", str(error.value)),
+                    error.env.line,
+                    f"{error.function or 'error'} {error.raw}",
+                )
+            )
+    items.sort(key=lambda item: item.line)
+    return tuple(_collapse(items))
+
+
+def _collapse(items: list[Milestone]) -> list[Milestone]:
+    """Runs of identical milestones (many data reads) count once: verbosity must not shift the alignment."""
+    collapsed: list[Milestone] = []
+    for item in items:
+        if collapsed and collapsed[-1].key == item.key and item.key[0] in ("read", "error"):
+            continue
+        collapsed.append(item)
+    return collapsed
+
+
+def compare(good: Analysis, bad: Analysis) -> Comparison:
+    good_session, bad_session = good.primary, bad.primary
+    good_items = timeline(good_session) if good_session else ()
+    bad_items = timeline(bad_session) if bad_session else ()
+    matcher = SequenceMatcher(a=[item.key for item in good_items], b=[item.key for item in bad_items], autojunk=False)
+    opcodes = tuple(matcher.get_opcodes())
+    differences = list(_semantic(good_session, bad_session)) if good_session and bad_session else []
+    same = _same_connection(good, bad, matcher.ratio(), differences)
+    first = _first_divergence(good_items, bad_items, opcodes)
+    hello = next((item for item in differences if item.kind.startswith("client-hello")), None)
+    identical_hello = None
+    if good_session and bad_session and summary.client_hello(good_session) and summary.client_hello(bad_session):
+        identical_hello = hello is None
+    if not same:
+        first = Divergence(
+            None,
+            None,
+            None,
+            "different server, different device, or nothing in common: a diff would only be noise",
+        )
+    return Comparison(good, bad, good_items, bad_items, opcodes, first, tuple(differences), same, identical_hello)
+
+
+def _first_divergence(
+    good: tuple[Milestone, ...], bad: tuple[Milestone, ...], opcodes: tuple[tuple[str, int, int, int, int], ...]
+) -> Divergence | None:
+    shared: str | None = None
+    for tag, a1, a2, b1, _ in opcodes:
+        if tag == "equal":
+            shared = good[a2 - 1].label if a2 > a1 else shared
+            continue
+        good_item = good[a1] if a1 < len(good) else None
+        bad_item = bad[b1] if b1 < len(bad) else None
+        if tag == "delete":  # the failing run stopped (or skipped) what the working run did next
+            text = f"the working run went on to {good_item.label} (line {good_item.line}); the failing run did not"  # type: ignore[union-attr]
+        elif tag == "insert":
+            text = f"the failing run did {bad_item.label} (line {bad_item.line}), which the working run never did"  # type: ignore[union-attr]
+        else:
+            text = (
+                f"where the working run did {good_item.label} (line {good_item.line}), "  # type: ignore[union-attr]
+                f"the failing run did {bad_item.label} (line {bad_item.line})"  # type: ignore[union-attr]
+            )
+        return Divergence(good_item.line if good_item else None, bad_item.line if bad_item else None, shared, text)
+    return None
+
+
+def _same_connection(good: Analysis, bad: Analysis, ratio: float, differences: list[Difference]) -> bool:
+    """Whether two logs show the same connection at all: same server, same kind of device, something shared."""
+    good_session, bad_session = good.primary, bad.primary
+    if good_session is None or bad_session is None:
+        return good_session is None and bad_session is None
+    stacks = {good.context.stack, bad.context.stack} - {"unknown", "linux-app"}
+    if len(stacks) > 1:
+        return False
+    kinds = {item.kind for item in differences}
+    first_hello, second_hello = summary.client_hello(good_session), summary.client_hello(bad_session)
+    same_leaf_known = "certificate:server-leaf" not in kinds and bool(
+        summary.certificates(good_session) and summary.certificates(bad_session)
+    )
+    if "client-hello:server_name" in kinds and first_hello and second_hello:
+        both_named = first_hello.get("server_name") and second_hello.get("server_name")
+        if both_named and not same_leaf_known:
+            return False  # another name, and no sign it is the same server
+
+    def handshake(session: Session) -> bool:
+        return any(item.key[0] in ("step", "message") for item in timeline(session))
+
+    return not (ratio == 0.0 and handshake(good_session) and handshake(bad_session))
+
+
+def _semantic(good: Session, bad: Session) -> list[Difference]:
+    found: list[Difference] = []
+    found += _client_hello(good, bad)
+    found += _server_hello(good, bad)
+    found += _certificates(good, bad)
+    found += _sizes(good, bad)
+    found += _outcome(good, bad)
+    found += _timing(good, bad)
+    found += _heap(good, bad)
+    return found
+
+
+def _client_hello(good: Session, bad: Session) -> list[Difference]:
+    first, second = summary.client_hello(good), summary.client_hello(bad)
+    if first is None or second is None:
+        return []
+    found = []
+    lines = (first.get("line"), second.get("line"))
+    for field in ("version", "server_name", "max_fragment_length", "record_size_limit"):
+        if first.get(field) != second.get(field):
+            found.append(
+                Difference(
+                    f"client-hello:{field}",
+                    f"the ClientHello's {field.replace('_', ' ')} changed",
+                    first.get(field),
+                    second.get(field),
+                    *lines,
+                )
+            )
+    for field in ("ciphersuites", "supported_versions", "supported_groups", "signature_algorithms", "extensions"):
+        old, new = _names(first.get(field)), _names(second.get(field))
+        removed, added = [item for item in old if item not in new], [item for item in new if item not in old]
+        if removed or added:
+            text = f"the ClientHello's {field.replace('_', ' ')}: {len(removed)} removed, {len(added)} added"
+            found.append(Difference(f"client-hello:{field}", text, removed, added, *lines))
+    return found
+
+
+def _names(values: Any) -> list[str]:
+    if not values:
+        return []
+    return [value.get("name", str(value)) if isinstance(value, dict) else str(value) for value in values]
+
+
+def _server_hello(good: Session, bad: Session) -> list[Difference]:
+    first, second = summary.server_hello(good), summary.server_hello(bad)
+    if first is None and second is None:
+        return []
+    if first is None or second is None:
+        text = "only the working run got a ServerHello" if second is None else "only the failing run got a ServerHello"
+        return [
+            Difference(
+                "server-hello", text, bool(first), bool(second), (first or {}).get("line"), (second or {}).get("line")
+            )
+        ]
+    found = []
+    for field in ("version", "ciphersuite", "ciphersuite_name", "key_share_group"):
+        if field in first and first.get(field) != second.get(field):
+            found.append(
+                Difference(
+                    f"server-hello:{field}",
+                    f"the server chose another {field.replace('_', ' ')}",
+                    first.get(field),
+                    second.get(field),
+                    first.get("line"),
+                    second.get("line"),
+                )
+            )
+    return found
+
+
+def _certificates(good: Session, bad: Session) -> list[Difference]:
+    first, second = summary.certificates(good), summary.certificates(bad)
+    found = []
+    for role, direction in (("server", "in"), ("own", "out")):
+        old = [cert for cert in first if cert.get("direction", "in") == direction and cert.get("source") != "text"]
+        new = [cert for cert in second if cert.get("direction", "in") == direction and cert.get("source") != "text"]
+        if not old or not new:
+            continue
+        if old[0].get("sha256") != new[0].get("sha256"):
+            found.append(
+                Difference(
+                    f"certificate:{role}-leaf",
+                    f"the {role} leaf certificate changed",
+                    _cert(old[0]),
+                    _cert(new[0]),
+                    old[0].get("line"),
+                    new[0].get("line"),
+                )
+            )
+        size_old, size_new = sum(cert.get("size") or 0 for cert in old), sum(cert.get("size") or 0 for cert in new)
+        if len(old) != len(new) or size_old != size_new:
+            found.append(
+                Difference(
+                    f"certificate:{role}-chain",
+                    f"the {role} chain changed: {len(old)} -> {len(new)} certificates, {size_old} -> {size_new} bytes",
+                    size_old,
+                    size_new,
+                    old[0].get("line"),
+                    new[0].get("line"),
+                )
+            )
+    return found
+
+
+def _cert(cert: dict[str, Any]) -> dict[str, Any]:
+    return {key: cert.get(key) for key in ("subject", "issuer", "not_after", "key_type", "key_size", "size")}
+
+
+def _sizes(good: Session, bad: Session) -> list[Difference]:
+    found = []
+    for name in ("cert_too_large", "record_too_large", "max_fragment_length", "maximum-fragment-length"):
+        old = next((item for item in good.measures if item.name == name), None)
+        new = next((item for item in bad.measures if item.name == name), None)
+        if (old is None) != (new is None) or (old and new and (old.value, old.limit) != (new.value, new.limit)):
+            text = f"{name.replace('_', ' ')}: {_size(old)} -> {_size(new)}"
+            found.append(
+                Difference(
+                    f"size:{name}",
+                    text,
+                    _size(old),
+                    _size(new),
+                    old.env.line if old else None,
+                    new.env.line if new else None,
+                )
+            )
+    for direction in ("in", "out"):
+        old_max = max((record.length for record in good.records if record.direction == direction), default=None)
+        new_max = max((record.length for record in bad.records if record.direction == direction), default=None)
+        if old_max and new_max and old_max != new_max and max(old_max, new_max) > 4096:
+            found.append(
+                Difference(
+                    f"record-size:{direction}",
+                    f"largest {direction}coming record: {old_max} -> {new_max} bytes",
+                    old_max,
+                    new_max,
+                )
+            )
+    return found
+
+
+def _size(measure: events.Measure | None) -> str | None:
+    if measure is None:
+        return None
+    return f"{measure.value}" + (f" (limit {measure.limit})" if measure.limit is not None else "")
+
+
+def _outcome(good: Session, bad: Session) -> list[Difference]:
+    found = []
+    old, new = good.final_error, bad.final_error
+    if (old and old.value) != (new and new.value):
+        found.append(
+            Difference(
+                "error",
+                "the final error differs",
+                old.raw if old else None,
+                new.raw if new else None,
+                old.env.line if old else None,
+                new.env.line if new else None,
+            )
+        )
+    old_alerts = {(item["direction"], item["name"]) for item in summary.alerts(good)}
+    new_alerts = summary.alerts(bad)
+    for alert in new_alerts:
+        if (alert["direction"], alert["name"]) not in old_alerts:
+            found.append(
+                Difference(
+                    "alert",
+                    f"only the failing run {'received' if alert['direction'] == 'in' else 'sent'} "
+                    f"alert {alert['name']} ({alert['description']})",
+                    None,
+                    alert["name"],
+                    None,
+                    alert["line"],
+                )
+            )
+    return found
+
+
+def _timing(good: Session, bad: Session) -> list[Difference]:
+    if good.largest_gap is None or bad.largest_gap is None:
+        return []
+    old, new = good.largest_gap[0], bad.largest_gap[0]
+    if max(old, new) >= 1000 and max(old, new) >= 4 * max(1.0, min(old, new)):
+        return [
+            Difference(
+                "timing",
+                f"the longest pause between two lines: {old:.0f} ms -> {new:.0f} ms",
+                old,
+                new,
+                good.largest_gap[2],
+                bad.largest_gap[2],
+            )
+        ]
+    return []
+
+
+def _heap(good: Session, bad: Session) -> list[Difference]:
+    def lowest(session: Session) -> events.Context | None:
+        values = [item for item in session.context_events if item.kind == "heap-free" and item.value is not None]
+        return min(values, key=lambda item: item.value or 0) if values else None
+
+    old, new = lowest(good), lowest(bad)
+    if old is None or new is None or old.value == new.value:
+        return []
+    return [
+        Difference(
+            "heap",
+            f"lowest free heap printed: {old.value} -> {new.value} bytes",
+            old.value,
+            new.value,
+            old.env.line,
+            new.env.line,
+        )
+    ]
