@@ -152,11 +152,6 @@ def test_esp_tls_dns_failure_by_its_esp_err_code(tmp_path):
     assert diagnose(_analysis(_log(tmp_path, ESP_TLS_DNS_FAILURE)))[0].rule == "TLS-NET-001"
 
 
-@pytest.mark.xfail(
-    reason="session model: context lines before an attempt's first TLS event (or with no TLS event at all) "
-    "are kept outside every session, so esp-tls DNS/connect failures lose their host and errno",
-    strict=False,
-)
 def test_esp_tls_context_lines_make_an_attempt(tmp_path):
     dns = diagnose(_analysis(_log(tmp_path, ESP_TLS_DNS_FAILURE, "dns.log")))
     assert "broker.example.invalid" in dns[0].explanation
