@@ -22,6 +22,8 @@ from tlsdiag.rules.predicates import PREDICATES, Subject, load_predicate_modules
 from tlsdiag.session import Session
 from tlsdiag.summary import scope_for
 
+load_predicate_modules()  # the family predicates register themselves on import
+
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 RULE_FILES = [ROOT / "knowledge" / "rules" / "resources.toml", ROOT / "knowledge" / "rules" / "network.toml"]
