@@ -155,6 +155,9 @@ def _derived_facts(facts: dict[str, Any]) -> None:
     """Values fixes need that are computed from facts: a buffer size that fits what was too large."""
     for key in ("cert_too_large", "record_too_large", "input_record"):
         size = facts.get(key)
+        limit = facts.get(f"{key}_limit")
+        if isinstance(size, int) and isinstance(limit, int):
+            facts[f"{key}_text"] = f" ({size} bytes, where the buffer holds {limit})"
         if isinstance(size, int):
             if size <= MAX_RECORD_CONTENT:
                 facts[f"{key}_fit"] = min(MAX_RECORD_CONTENT, ((size + 1023) // 1024) * 1024)
