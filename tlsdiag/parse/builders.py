@@ -48,6 +48,8 @@ def code_value(raw: str, hex_without_prefix: bool = False) -> int:
         number = int(digits, 16)
     else:
         number = int(digits)
+    if number >= _UINT32:
+        raise ValueError(f"{raw} is wider than 32 bits: not an error code")
     if not negative and 0x80000000 <= number < _UINT32:
         return number - _UINT32  # a negative int printed as unsigned 32-bit
     if not negative and 0 < number <= 0x7FFF and digits.lower().startswith("0x"):
@@ -111,6 +113,16 @@ def _alert(direction: str) -> Callable[[list[Any]], Payload]:
     return build
 
 
+def _alert_fatal_in(tokens: list[Any]) -> Payload:
+    return events.Alert, {"direction": "in", "level": 2, "description": int(_named(tokens, "INT")[0])}
+
+
+def _hello_time(tokens: list[Any]) -> Payload:
+    """The client's clock as its TLS 1.2 ClientHello states it (seconds since 1970)."""
+    seconds = int(_named(tokens, "INT")[0])
+    return events.Context, {"kind": "clock", "value": 1970 + seconds // 31556952, "detail": "client hello time"}
+
+
 def _measure(name: str, limit_index: int | None = 1, value_index: int = 0) -> Callable[[list[Any]], Payload]:
     def build(tokens: list[Any]) -> Payload:
         numbers = [int(value) for value in _named(tokens, "INT")]
@@ -129,7 +141,7 @@ def _record_header(tokens: list[Any]) -> Payload:
 def _add_ciphersuite(tokens: list[Any]) -> Payload:
     raw = _first(tokens, "CODE") or ""
     digits = raw.lower().removeprefix("0x")
-    name = (_first(tokens, "REST") or "").strip().strip("()").strip()
+    name = (_first(tokens, "REST") or "").strip().lstrip(",").strip().strip("()").strip()
     return events.Offered, {"kind": "ciphersuite", "value": name or f"0x{digits}", "number": int(digits, 16)}
 
 
@@ -316,6 +328,11 @@ def _clock(tokens: list[Any]) -> Payload:
         year = int(digits) + 1900 if digits else None
     elif "1970" in text:
         year = 1970
+    else:  # "The current date/time is: Mon Dec 16 01:51:23 2019"
+        import re
+
+        found = re.findall(r"\b(19[7-9][0-9]|20[0-9]{2})\b", text)
+        year = int(found[-1]) if found else None
     return events.Context, {"kind": "clock", "value": year, "detail": None}
 
 
@@ -327,6 +344,8 @@ BUILDERS: dict[str, Callable[[list[Any]], Payload]] = {
     "dump_header": _dump_header,
     "alert_in": _alert("in"),
     "alert_out": _alert("out"),
+    "alert_fatal_in": _alert_fatal_in,
+    "hello_time": _hello_time,
     "in_left": _measure("in_left", limit_index=1),
     "out_left": _measure("message_length", limit_index=1),
     "cert_too_large": _measure("cert_too_large", limit_index=1),

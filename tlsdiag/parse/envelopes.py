@@ -45,6 +45,9 @@ _MBED_TRACE = re.compile(r"\[(?P<level>ERR |WARN|INFO|DBG ) ?\]\[(?P<tag>\w+) *\
 # ESP-IDF record (tag without spaces, to keep false splits out of prose).
 _GLUED = re.compile(r"(?<=[^\s\w-])(?=(?:[A-Za-z_][\w-]*\.[ch]:\d{1,5}: \|\d\| |[EWIDV] \(\d+\) [\w-]+: ))")
 
+#: ESP-IDF's mbedTLS debug bridge logs levels 1/2/3/4 as W/I/D/V
+_BRIDGE_LEVELS = {"W": "1", "I": "2", "D": "3", "V": "4"}
+
 _ESP_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})\.(\d{3})")
 
 
@@ -143,7 +146,7 @@ def _esp_idf(match: re.Match[str], number: int, quoted: str) -> tuple[Envelope, 
                 quoted,
                 inner["file"],
                 int(inner["line"]),
-                match["level"],
+                _BRIDGE_LEVELS.get(match["level"], match["level"]),  # the library's own level
                 tag,
                 inner["context"],
                 timestamp,

@@ -13,7 +13,7 @@ code; then confidence, which grows with every independent signal that matched.
 from __future__ import annotations
 
 import os
-import string
+import re
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -43,22 +43,20 @@ def load_rules() -> tuple[dict[str, Any], ...]:
     return tuple(rules)
 
 
-class _Facts(dict):  # type: ignore[type-arg]
-    """Placeholder values for texts. ``{name|words}`` reads ``name`` and falls back to ``words`` when the
-    log did not give that fact; an unknown placeholder without a fallback stays visible."""
-
-    def __missing__(self, key: str) -> str:
-        name, bar, fallback = key.partition("|")
-        if bar:
-            return str(self[name]) if name in self else fallback
-        return "{" + key + "}"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([^{}]*))?\}")
 
 
 def _fill(text: str, facts: dict[str, Any]) -> str:
-    try:
-        return string.Formatter().vformat(text, (), _Facts(facts))
-    except (ValueError, IndexError, AttributeError):
-        return text
+    """Fill ``{name}`` and ``{name|fallback words}`` from the facts; an unknown name without a fallback stays
+    visible as it is written, so that a missing fact shows instead of silently vanishing."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, fallback = match.group(1), match.group(2)
+        if name in facts:
+            return str(facts[name])
+        return fallback if fallback is not None else match.group(0)
+
+    return _PLACEHOLDER.sub(replace, text)
 
 
 def _evaluate(conditions: dict[str, Any], subject: Subject) -> list[Match] | None:

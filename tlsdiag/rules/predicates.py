@@ -82,6 +82,8 @@ def load_predicate_modules() -> None:
 
 def predicate(name: str) -> Callable[[Predicate], Predicate]:
     def register(function: Predicate) -> Predicate:
+        if name in PREDICATES and PREDICATES[name] is not function:
+            raise ValueError(f"rule condition {name!r} is defined twice")
         PREDICATES[name] = function
         return function
 
@@ -248,10 +250,16 @@ def context(subject: Subject, kinds: Any) -> Match | None:
 
 @predicate("clock_year_before")
 def clock_year_before(subject: Subject, year: int) -> Match | None:
-    """A clock line shows a year before ``year`` (a device clock never set: 1970)."""
-    for item in subject.session.context_events:
-        if item.kind == "clock" and item.value is not None and item.value < year:
-            return Match([item], {"clock_year": item.value})
+    """The device clock, as last shown before the failure, is before ``year`` (never set: 1970)."""
+    final = subject.session.final_error
+    limit = final.env.line if final is not None else None
+    readings = [
+        item
+        for item in subject.session.context_events
+        if item.kind == "clock" and item.value is not None and (limit is None or item.env.line <= limit)
+    ]
+    if readings and readings[-1].value < year:
+        return Match([readings[-1]], {"clock_year": readings[-1].value})
     return None
 
 
