@@ -80,3 +80,40 @@ def test_stdin_is_read(tmp_path):
     document = json.loads(result.stdout)
     assert document["errors"][0]["value"] == -0x7280
     assert document["context"]["stack"] == "esp-idf"
+
+
+def test_markdown_report_renders_to_html():
+    markdown_it = pytest.importorskip("markdown_it")
+    result = run_cli("diagnose", str(FIXTURES / "logs" / "esp-idf-azure-7500.log"), "--format", "markdown")
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(result.stdout)
+    assert "<h3>1. The client certificate chain does not fit the outgoing TLS buffer</h3>" in html
+    assert "<code>CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN=8192</code>" in html
+    assert '<pre><code class="language-ini">CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN=8192' in html
+    assert "<pre><code class=\"language-text\">" in html and "mbedtls_ssl_handshake returned -0x7500" in html
+
+
+def test_html_report_is_self_contained_and_escaped(tmp_path):
+    hostile = tmp_path / "hostile.log"
+    hostile.write_text(
+        "E (10770) esp-tls: mbedtls_ssl_handshake returned -0x7500 <script>alert(1)</script>\n"
+        "E (10771) esp-tls: <img src=x onerror=alert(2)> javascript:alert(3)\n"
+    )
+    html = run_cli("diagnose", str(hostile), "--format", "html").stdout
+    assert "Content-Security-Policy" in html
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html
+    assert re.search(r"(src|href)\s*=\s*[\"']?https?:", html) is None
+
+
+def test_seed_002_text_report_reads_like_an_answer():
+    out = run_cli("diagnose", str(FIXTURES / "logs" / "esp-idf-azure-7500.log"), "--no-color").stdout
+    first = out.split("\n2. ")[0]
+    for expected in (
+        "client certificate chain does not fit the outgoing TLS buffer",
+        "ESP-IDF 4.0 turned asymmetric buffers on by default",
+        "sdkconfig.defaults:  CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN=8192",
+        "CONFIG_MBEDTLS_ASYMMETRIC_CONTENT_LEN",
+        "34 | E (10770) esp-tls: mbedtls_ssl_handshake returned -0x7500",
+    ):
+        assert expected in first, expected
+    assert "Certificate verified." in out  # explained as misleading, after the real cause

@@ -151,7 +151,7 @@ class SessionBuilder:
         if session is None or not session.failed:
             return False
         final = session.final_error
-        if kind is events.ReturnValue and final is not None and event.env.line - final.env.line > 3:
+        if kind is events.ReturnValue and final is not None and event.env.line > final.env.line:
             # a second top-level failure of the same attempt kind: the application tried again
             return (final.function or "") in FINAL_CALLS and (event.function or "") in FINAL_CALLS  # type: ignore[union-attr]
         if kind is events.Offered and event.kind == "ciphersuite":  # type: ignore[union-attr]
