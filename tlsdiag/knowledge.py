@@ -7,7 +7,6 @@ is read on first use only, so ``tlsdiag explain`` touches just the files it need
 
 from __future__ import annotations
 
-import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -128,7 +127,7 @@ class Knowledge:
 
     @cached_property
     def esp_idf_releases(self) -> list[dict[str, str]]:
-        return _json("platforms", "esp-idf-mbedtls.json")["release"]
+        return memoize(knowledge_path("platforms", "esp-idf-mbedtls.json"), _releases)
 
     @cached_property
     def transport(self) -> tuple[TransportFamily, ...]:
@@ -239,7 +238,13 @@ class Knowledge:
 
 def _read_json(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
+        import json  # deferred: a warm start reads the tables from the cache, not from JSON
+
         return json.load(handle)
+
+
+def _releases(path: str) -> list[dict[str, str]]:
+    return list(_read_json(path)["release"])
 
 
 def _mbedtls_table(path: str) -> CodeTable:

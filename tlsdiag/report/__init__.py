@@ -6,7 +6,6 @@ the result objects' ``to_json`` and wrapped in the common envelope here.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import textwrap
@@ -26,6 +25,10 @@ class Format(StrEnum):
     json = "json"
     markdown = "markdown"
     html = "html"
+
+
+#: the formats made to be pasted into a forum post or an issue: their log strings are redacted by default
+SHARED_FORMATS = frozenset({Format.markdown, Format.html})
 
 
 _STYLES = {
@@ -53,6 +56,8 @@ def envelope(**fields: Any) -> dict[str, Any]:
 
 
 def to_json(document: dict[str, Any]) -> str:
+    import json  # deferred: only the JSON format needs it
+
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
