@@ -153,7 +153,9 @@ def _first_divergence(
     shared: str | None = None
     for tag, a1, a2, b1, _ in opcodes:
         if tag == "equal":
-            shared = good[a2 - 1].label if a2 > a1 else shared
+            for item in good[a1:a2]:  # the handshake step: the last milestone both did, not a read or an error
+                if item.key[0] in ("step", "message"):
+                    shared = item.key[-1]
             continue
         good_item = good[a1] if a1 < len(good) else None
         bad_item = bad[b1] if b1 < len(bad) else None

@@ -197,6 +197,7 @@ def client_hello(session: Session) -> dict[str, Any] | None:
     return {
         "version": {"3:3": "TLS 1.2", "3:4": "TLS 1.3", "3:2": "TLS 1.1", "3:1": "TLS 1.0"}.get(version or "", version),
         "ciphersuites": [f"0x{item.number:04x}" for item in suites],
+        "ciphersuite_names": [item.value for item in suites],
         "extensions": [],
         "server_name": name,
         "line": suites[0].env.line,
@@ -210,10 +211,20 @@ def server_hello(session: Session) -> dict[str, Any] | None:
         data = dict(message.message.to_json())  # type: ignore[attr-defined]
         data["line"] = message.env.line
         return data
-    chosen = next((item for item in session.offered if item.kind == "chosen-ciphersuite"), None)
-    if chosen is None:
+    chosen = [item for item in session.offered if item.kind == "chosen-ciphersuite"]
+    if not chosen:
         return None
-    return {"ciphersuite": chosen.value, "line": chosen.env.line, "source": "debug-lines"}
+    from tlsdiag.tls import names
+
+    named = next((item for item in chosen if item.number is None), None)
+    number = next((item.number for item in chosen if item.number is not None), None)
+    name = named.value if named is not None else (names.ciphersuite(number) if number is not None else chosen[0].value)
+    return {
+        "ciphersuite": f"0x{number:04x}" if number is not None else None,
+        "ciphersuite_name": name,
+        "line": chosen[0].env.line,
+        "source": "debug-lines",
+    }
 
 
 def scope_for(context: InputContext, knowledge: Knowledge | None = None) -> Scope:

@@ -117,6 +117,11 @@ def _alert_fatal_in(tokens: list[Any]) -> Payload:
     return events.Alert, {"direction": "in", "level": 2, "description": int(_named(tokens, "INT")[0])}
 
 
+def _got_cert_request(tokens: list[Any]) -> Payload:
+    asked = _first(tokens, "REQUEST_WORD") == "a"
+    return events.Offered, {"kind": "certificate-request", "value": "yes" if asked else "no", "number": None}
+
+
 def _hello_time(tokens: list[Any]) -> Payload:
     """The client's clock as its TLS 1.2 ClientHello states it (seconds since 1970)."""
     seconds = int(_named(tokens, "INT")[0])
@@ -142,7 +147,10 @@ def _add_ciphersuite(tokens: list[Any]) -> Payload:
     raw = _first(tokens, "CODE") or ""
     digits = raw.lower().removeprefix("0x")
     name = (_first(tokens, "REST") or "").strip().lstrip(",").strip().strip("()").strip()
-    return events.Offered, {"kind": "ciphersuite", "value": name or f"0x{digits}", "number": int(digits, 16)}
+    number = int(digits, 16)
+    if number > 0xFFFF:
+        raise ValueError(f"{raw} is wider than a cipher suite's 16 bits")
+    return events.Offered, {"kind": "ciphersuite", "value": name or f"0x{digits}", "number": number}
 
 
 def _max_version(tokens: list[Any]) -> Payload:
@@ -346,6 +354,7 @@ BUILDERS: dict[str, Callable[[list[Any]], Payload]] = {
     "alert_out": _alert("out"),
     "alert_fatal_in": _alert_fatal_in,
     "hello_time": _hello_time,
+    "got_cert_request": _got_cert_request,
     "in_left": _measure("in_left", limit_index=1),
     "out_left": _measure("message_length", limit_index=1),
     "cert_too_large": _measure("cert_too_large", limit_index=1),

@@ -39,6 +39,7 @@ DEBUG_ANCHORS: tuple[tuple[str, str], ...] = (
     ("add_ciphersuite", r"client hello, add ciphersuite:"),
     ("max_version", r"client hello, max version:"),
     ("hello_time", r"client hello, current time:"),
+    ("got_cert_request", r"got (?:a|no) certificate request"),
     ("server_name", r"client hello, adding server name extension:"),
     ("chosen_ciphersuite", r"server hello, chosen ciphersuite:"),
     ("ciphersuite_is", r"ciphersuite = "),

@@ -292,6 +292,11 @@ def certificate_request(subject: Subject, expected: bool) -> Match | None:
     mbedTLS enters its ``parse certificate request`` step whether or not one comes, so the step
     alone does not prove it; the decoded message does."""
     message = subject.session.message("CertificateRequest", "in")
+    if message is None:  # without dumps, the library's own "got a/no certificate request" line tells
+        said = next((item for item in subject.session.offered if item.kind == "certificate-request"), None)
+        if said is not None:
+            asked = said.value == "yes"
+            return Match([said]) if asked == bool(expected) else None
     if (message is not None) != bool(expected):
         return None
     if message is None:
@@ -338,17 +343,30 @@ def own_certificate(subject: Subject, spec: Any) -> Match | None:
     return Match([event] if event is not None else [], {k: v for k, v in facts.items() if v is not None})
 
 
+#: the step mbedTLS completes when it has written a message
+_WRITE_STEPS = {
+    "Certificate": "write certificate",
+    "CertificateVerify": "write certificate verify",
+    "Finished": "write finished",
+    "ClientHello": "write client hello",
+    "ClientKeyExchange": "write client key exchange",
+}
+
+
 @predicate("alert_received_after")
 def alert_received_after(subject: Subject, spec: Any) -> Match | None:
     """A fatal alert in ``spec['alerts']`` arrived after the device sent the message ``spec['after']``
     (``Certificate``, ``CertificateVerify``, ``Finished``, ``ClientHello``), as the decoded bytes show."""
     after = spec.get("after")
-    sent = [m for m in subject.session.messages if m.name == after and m.direction == "out"]
-    if not sent:
+    sent_lines = [m.env.line for m in subject.session.messages if m.name == after and m.direction == "out"]
+    if not sent_lines:  # without dumps: the library completed the step that writes that message
+        step = _WRITE_STEPS.get(str(after))
+        sent_lines = [line for line, name in subject.session.steps if name == step]
+    if not sent_lines:
         return None
     wanted = {item if isinstance(item, int) else str(item) for item in _as_list(spec.get("alerts", ()))}
     for alert in summary.alerts(subject.session):
-        if alert["direction"] != "in" or alert["line"] < sent[0].env.line:
+        if alert["direction"] != "in" or alert["line"] < sent_lines[0]:
             continue
         if alert["description"] in wanted or alert["name"] in wanted:
             events_at = [item for item in subject.session.alerts if item.env.line == alert["line"]]
