@@ -89,7 +89,7 @@ def test_markdown_report_renders_to_html():
     assert "<h3>1. The client certificate chain does not fit the outgoing TLS buffer</h3>" in html
     assert "<code>CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN=8192</code>" in html
     assert '<pre><code class="language-ini">CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN=8192' in html
-    assert "<pre><code class=\"language-text\">" in html and "mbedtls_ssl_handshake returned -0x7500" in html
+    assert '<pre><code class="language-text">' in html and "mbedtls_ssl_handshake returned -0x7500" in html
 
 
 def test_html_report_is_self_contained_and_escaped(tmp_path):
