@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-.+~\w]*)\s*$", re.IGNORECASE)
+# at most nine digits a part: no release number is longer, and int() refuses very long digit strings
+_VERSION = re.compile(
+    r"^\s*v?(\d{1,9})(?!\d)(?:\.(\d{1,9})(?!\d))?(?:\.(\d{1,9})(?!\d))?(?:[-.+~\w]*)\s*$", re.IGNORECASE
+)
 
 
 class VersionError(ValueError):

@@ -362,6 +362,127 @@ def record_types(reference: Path) -> dict[str, object]:
     return {"content_type": content, "alert_level": levels}
 
 
+def config_cell(cell: str) -> tuple[str, str]:
+    """``on`` / ``off=16384`` / ``?`` / empty -> (state, default value); state ``""`` when the version lacks it."""
+    state, _, value = cell.partition("=")
+    return {"on": "on", "off": "off", "?": "unknown"}.get(state, ""), value
+
+
+def mbedtls_config_options(reference: Path) -> dict[str, object]:
+    """Every option of the mbedTLS configuration header, per version: enabled by default, present but
+    commented out, or absent; the default value of value options; its section, requirements and summary."""
+    options = []
+    for row in read_tsv(reference / "mbedtls-config-options.tsv"):
+        states: dict[str, str] = {}
+        values: dict[str, str] = {}
+        for column, series in MBEDTLS_SERIES.items():
+            state, value = config_cell(row.get(column, ""))
+            if state:
+                states[series] = state
+            if value:
+                values[series] = value
+        options.append(
+            compact(
+                {
+                    "name": row["name"],
+                    "state": states,
+                    "value": values,
+                    "section": row["section"],
+                    "requires": row["requires"],
+                    "summary": row["doc_first_sentence"],
+                    "module": row["module"],
+                    "header": row["file"],
+                }
+            )
+        )
+    options.sort(key=lambda option: str(option["name"]))
+    return {"series": list(MBEDTLS_SERIES.values()), "option": options}
+
+
+def mbedtls_config_checks(reference: Path) -> dict[str, object]:
+    """The ``#error`` checks of ``check_config.h`` per version: the condition the compiler tests and its message."""
+    checks = []
+    for row in read_tsv(reference / "mbedtls-config-checks.tsv"):
+        checks.append(
+            compact(
+                {
+                    "series": MBEDTLS_SERIES[row["version"]],
+                    "header": row["file"],
+                    "line": int(row["line"]),
+                    "error": row["error"],
+                    "condition": row["condition"],
+                    "macros": row["macros"].split(),
+                }
+            )
+        )
+    return {"series": list(MBEDTLS_SERIES.values()), "check": checks}
+
+
+def kconfig_list(cell: str) -> list[str]:
+    """``select A; select B`` -> ``["A", "B"]``."""
+    return [item.strip().split(None, 1)[-1] for item in cell.split(";") if item.strip()]
+
+
+def esp_idf_kconfig(reference: Path) -> dict[str, object]:
+    """ESP-IDF's Kconfig symbols for mbedTLS and the TLS components, per examined tag, and the directives of
+    ``esp_config.h`` that turn them into mbedTLS macros (one record per line of that header, with the whole
+    ``#if`` condition it sits under), so that a project's sdkconfig can be resolved to the mbedTLS build."""
+    tags: dict[str, str] = {}
+    symbols = []
+    for row in read_tsv(reference / "esp-idf-kconfig-by-tag.tsv"):
+        series = esp_idf_series(row["tag"])
+        tags.setdefault(series, row["tag"])
+        symbols.append(
+            compact(
+                {
+                    "tag": series,
+                    "name": row["name"],
+                    "component": row["component"],
+                    "type": row["type"],
+                    "prompt": row["prompt"],
+                    "default": row["default"],
+                    "depends_on": row["depends_on"],
+                    "select": kconfig_list(row["select"]),
+                    "range": row["range"],
+                    "choice": row["choice"],
+                    "menu": row["menu"],
+                    "help": row["help_first_sentence"],
+                }
+            )
+        )
+    directives: dict[tuple[str, int, str], dict[str, object]] = {}
+    for row in read_tsv(reference / "esp-idf-esp_config-map.tsv"):
+        series = esp_idf_series(row["tag"])
+        verb, _, rest = row["action"].partition(" ")
+        macro, _, value = rest.partition(" ")
+        key = (series, int(row["esp_config_line"]), row["action"])
+        entry = directives.setdefault(
+            key,
+            compact(
+                {
+                    "tag": series,
+                    "line": key[1],
+                    "action": verb,
+                    "macro": macro,
+                    "value": value.strip(),
+                    "condition": row["condition"],
+                    "configs": [],
+                }
+            ),
+        )
+        if row["config"].startswith("CONFIG_"):
+            configs = entry.setdefault("configs", [])
+            assert isinstance(configs, list)
+            if row["config"] not in configs:
+                configs.append(row["config"])
+    records = [compact(entry) for _, entry in sorted(directives.items(), key=lambda item: (item[0][0], item[0][1]))]
+    renames = [
+        {"tag": esp_idf_series(row["tag"]), "old": row["old_name"], "new": row["new_name"]}
+        for row in read_tsv(reference / "esp-idf-sdkconfig-renames.tsv")
+    ]
+    return {"tags": tags, "symbol": symbols, "directive": records, "rename": renames}
+
+
 TABLES = {
     "errors/mbedtls.json": mbedtls_errors,
     "errors/psa.json": psa_errors,
@@ -374,6 +495,9 @@ TABLES = {
     "tls/groups-sigalgs.json": tls_groups_sigalgs,
     "tls/handshake-types.json": handshake_types,
     "tls/record-types.json": record_types,
+    "config/mbedtls-options.json": mbedtls_config_options,
+    "config/mbedtls-checks.json": mbedtls_config_checks,
+    "platforms/esp-idf-kconfig.json": esp_idf_kconfig,
 }
 
 

@@ -1,0 +1,132 @@
+"""The config lint / recommend report: the contract's JSON document, and the text/markdown/html views of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlsdiag.config.lint import LintResult
+from tlsdiag.config.model import Config
+from tlsdiag.config.ram import Estimate
+from tlsdiag.config.recommend import Recommendation
+from tlsdiag.config.targets import target_for_kind
+from tlsdiag.report import Format, envelope, render, to_json
+
+SUITE_EXAMPLES = 6
+
+
+def _config_json(config: Config | None, target: str, series: str, esp_idf: str | None) -> dict[str, Any]:
+    if config is None:
+        kind = {"config.h": "mbedtls-config", "sdkconfig": "sdkconfig", "prj.conf": "zephyr-kconfig"}[target]
+        return {
+            "kind": kind,
+            "path": None,
+            "file_kind": None,
+            "mbedtls_version": series,
+            "mbedtls_series": series,
+            "mbedtls_series_candidates": [series],
+            "esp_idf_version": esp_idf,
+            "esp_idf_tag": None,
+            "version_evidence": [],
+            "base": "defaults",
+            "config_lines": None,
+            "macros_defined": None,
+            "macros_undecided": None,
+            "code": [],
+            "notes": ["no configuration was given: the platform's defaults stand for it"],
+        }
+    defined = sum(1 for setting in config.settings.values() if setting.state == "on")
+    return {
+        "kind": config.kind,
+        "path": config.path,
+        "file_kind": config.file_kind,
+        "mbedtls_version": config.mbedtls_version,
+        "mbedtls_series": config.series,
+        "mbedtls_series_candidates": list(config.series_candidates),
+        "esp_idf_version": config.esp_idf_version,
+        "esp_idf_tag": config.esp_idf_tag,
+        "version_evidence": list(config.version_evidence),
+        "base": config.base,
+        "config_lines": list(config.block) if config.block else None,
+        "macros_defined": defined,
+        "macros_undecided": sum(1 for setting in config.settings.values() if setting.state == "maybe"),
+        "code": [
+            {"fact": fact.name, "line": fact.line, "text": fact.text, "source": fact.source}
+            for fact in config.code.values()
+        ],
+        "notes": list(config.notes),
+    }
+
+
+def _suites_json(result: LintResult) -> dict[str, Any]:
+    return {
+        "series": result.effective.series,
+        "built": len(result.built),
+        "undecided": len(result.maybe_built),
+        "examples": [suite.name for suite in result.built[:SUITE_EXAMPLES]],
+    }
+
+
+def _ram_json(estimate: Estimate | None) -> dict[str, Any] | None:
+    return None if estimate is None else estimate.to_json()
+
+
+def lint_document(result: LintResult) -> dict[str, Any]:
+    config = result.config
+    return envelope(
+        command="lint",
+        config=_config_json(config, "config.h", result.effective.series, config.esp_idf_version),
+        target=target_for_kind(config.kind),
+        log=None,
+        findings=[finding.to_json() for finding in result.findings],
+        changes=[change.to_json() for change in result.changes],
+        fragment=None,
+        after=None,
+        suites=_suites_json(result),
+        ram=_ram_json(result.estimate),
+        ram_after=None,
+        notes=list(result.notes),
+    )
+
+
+def recommend_document(result: Recommendation) -> dict[str, Any]:
+    return envelope(
+        command="recommend",
+        config=_config_json(result.config, result.target, result.series, result.esp_idf_version),
+        target=result.target,
+        log=result.log,
+        findings=[finding.to_json() for finding in result.findings],
+        changes=[change.to_json() for change in result.changes],
+        fragment={
+            "target": result.fragment.target,
+            "format": result.fragment.format,
+            "text": result.fragment.text,
+        },
+        after=None
+        if result.after is None
+        else {
+            "failures": sum(1 for finding in result.after.findings if finding.severity == "failure"),
+            "warnings": sum(1 for finding in result.after.findings if finding.severity == "warning"),
+            "findings": [finding.to_json() for finding in result.after.findings],
+        },
+        suites=None if result.lint is None else _suites_json(result.lint),
+        ram=_ram_json(result.before_estimate),
+        ram_after=_ram_json(result.after_estimate),
+        notes=list(result.notes),
+    )
+
+
+_TEMPLATES = {Format.text: "config.txt.j2", Format.markdown: "config.md.j2", Format.html: "config.html.j2"}
+
+
+def render_lint(result: LintResult, fmt: Format, color: bool = False) -> str:
+    document = lint_document(result)
+    if fmt is Format.json:
+        return to_json(document)
+    return render(_TEMPLATES[fmt], color=color, doc=document, findings=result.findings)
+
+
+def render_recommend(result: Recommendation, fmt: Format, color: bool = False) -> str:
+    document = recommend_document(result)
+    if fmt is Format.json:
+        return to_json(document)
+    return render(_TEMPLATES[fmt], color=color, doc=document, findings=result.findings)
