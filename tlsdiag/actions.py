@@ -61,6 +61,7 @@ def diagnose(
     mbedtls_version: str | None = None,
     output: str | os.PathLike[str] | None = None,
     no_color: bool = False,
+    redact: bool = True,
 ) -> int:
     """Analyse one log and report; exit 1 when a failure-level finding exists."""
     from tlsdiag.pipeline import analyse
@@ -75,7 +76,7 @@ def diagnose(
         except VersionError as error:
             raise InputError(str(error)) from None
     findings = run_rules(analysis)
-    emit(lambda color: render_diagnose(analysis, findings, fmt, color), output, no_color)
+    emit(lambda color: render_diagnose(analysis, findings, fmt, color, redact), output, no_color)
     return EXIT_FAILURE_FOUND if any(finding.severity == "failure" for finding in findings) else EXIT_OK
 
 
@@ -103,6 +104,7 @@ def diff(
     mbedtls_version: str | None = None,
     output: str | os.PathLike[str] | None = None,
     no_color: bool = False,
+    redact: bool = True,
 ) -> int:
     """Compare a working and a failing run; exit 1 when a failure-level finding exists."""
     from tlsdiag.diff import compare
@@ -111,6 +113,8 @@ def diff(
     from tlsdiag.rules import diagnose as run_rules
     from tlsdiag.versions import VersionError
 
+    if good == bad == "-":
+        raise InputError("standard input can be only one of GOOD and BAD: give the other log as a file")
     if os.path.realpath(good) == os.path.realpath(bad):
         raise InputError(f"{good} and {bad} are the same file: give a working and a failing log")
     good_analysis, bad_analysis = analyse(good), analyse(bad)
@@ -122,5 +126,85 @@ def diff(
             raise InputError(str(error)) from None
     comparison = compare(good_analysis, bad_analysis)
     findings = run_rules(bad_analysis, comparison) if comparison.same_connection else []
-    emit(lambda color: render_diff(comparison, findings, fmt, color), output, no_color)
+    emit(lambda color: render_diff(comparison, findings, fmt, color, redact), output, no_color)
     return EXIT_FAILURE_FOUND if any(finding.severity == "failure" for finding in findings) else EXIT_OK
+
+
+def redact(log: str | None, output: str | os.PathLike[str] | None = None) -> int:
+    """Write a shareable copy of a log, secrets masked; the counts go to standard error."""
+    from tlsdiag.redact_log import redact_log
+
+    counts = redact_log(None if log in (None, "-") else log, output)
+    total = sum(counts.values())
+    summary = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+    sys.stderr.write(f"tlsdiag: masked {total} secret{'s' if total != 1 else ''}{f' ({summary})' if total else ''}\n")
+    return EXIT_OK
+
+
+def capture(
+    command: Sequence[str],
+    fmt: Format = Format.text,
+    mbedtls_version: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+    no_color: bool = False,
+    redact: bool = True,
+    save: str | os.PathLike[str] | None = None,
+    settle: float = 1.0,
+) -> int:
+    """Run ``command`` with its output passed through; exit 1 when a failed attempt was diagnosed."""
+    from tlsdiag.capture import Settings, run
+
+    return run(Settings(tuple(command), fmt, mbedtls_version, output, no_color, redact, save, settle))
+
+
+def config_lint(
+    file: str,
+    fmt: Format = Format.text,
+    mbedtls_version: str | None = None,
+    esp_idf_version: str | None = None,
+    code: Sequence[str] = (),
+    user_config: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+    no_color: bool = False,
+) -> int:
+    """Lint one configuration file; exit 1 when a failure-level finding exists."""
+    from tlsdiag.config import lint, read_config
+    from tlsdiag.report.config import render_lint
+
+    config = read_config(
+        file, mbedtls_version=mbedtls_version, esp_idf_version=esp_idf_version, code_paths=code, user_config=user_config
+    )
+    result = lint(config)
+    emit(lambda color: render_lint(result, fmt, color), output, no_color)
+    return EXIT_FAILURE_FOUND if result.failed else EXIT_OK
+
+
+def config_recommend(
+    log: str | None,
+    config: str | None,
+    target: str | None,
+    server_suites: str | None,
+    fmt: Format = Format.text,
+    mbedtls_version: str | None = None,
+    esp_idf_version: str | None = None,
+    code: Sequence[str] = (),
+    user_config: str | None = None,
+    output: str | os.PathLike[str] | None = None,
+    no_color: bool = False,
+) -> int:
+    """The change set for a log, a configuration and/or a server; exit 1 when a failure-level finding exists."""
+    from tlsdiag.config import recommend
+    from tlsdiag.report.config import render_recommend
+
+    result = recommend(
+        log=log,
+        config_path=config,
+        target=target,
+        server_suites=server_suites,
+        mbedtls_version=mbedtls_version,
+        esp_idf_version=esp_idf_version,
+        code_paths=code,
+        user_config=user_config,
+    )
+    emit(lambda color: render_recommend(result, fmt, color), output, no_color)
+    return EXIT_FAILURE_FOUND if result.failed else EXIT_OK

@@ -43,6 +43,10 @@ EspIdfVersionOption = Annotated[
 NoColorOption = Annotated[
     bool, typer.Option("--no-color", help="Plain text without colours (NO_COLOR is honoured too).")
 ]
+NoRedactOption = Annotated[
+    bool,
+    typer.Option("--no-redact", help="Keep secrets (keys, PSKs, passwords, tokens) in markdown and html reports."),
+]
 
 
 def _version_callback(value: bool) -> None:
@@ -94,11 +98,12 @@ def diagnose(
     mbedtls_version: VersionOption = None,
     output: OutputOption = None,
     no_color: NoColorOption = False,
+    no_redact: NoRedactOption = False,
 ) -> int:
     """Diagnose one log: the root cause first, the evidence, and the exact fix."""
     from tlsdiag import actions
 
-    return actions.diagnose(log, format or Format.text, mbedtls_version, output, no_color)
+    return actions.diagnose(log, format or Format.text, mbedtls_version, output, no_color, redact=not no_redact)
 
 
 @app.command()
@@ -109,11 +114,12 @@ def diff(
     mbedtls_version: VersionOption = None,
     output: OutputOption = None,
     no_color: NoColorOption = False,
+    no_redact: NoRedactOption = False,
 ) -> int:
     """Compare a working and a failing run: where they diverge, and why, in TLS terms."""
     from tlsdiag import actions
 
-    return actions.diff(good, bad, format or Format.text, mbedtls_version, output, no_color)
+    return actions.diff(good, bad, format or Format.text, mbedtls_version, output, no_color, redact=not no_redact)
 
 
 @app.command()
@@ -126,6 +132,128 @@ def parse(
     from tlsdiag import actions
 
     return actions.parse(log, format or Format.text, output)
+
+
+@app.command()
+def redact(
+    log: LogArgument = None,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write the copy to this file instead of standard output."),
+    ] = None,
+) -> int:
+    """Write a copy of a log that is safe to share: private keys, PSKs, passwords and tokens masked."""
+    from tlsdiag import actions
+
+    return actions.redact(log, output)
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def capture(
+    command: Annotated[
+        list[str],
+        typer.Argument(metavar="-- COMMAND [ARGS]...", help="The program to run, e.g. idf.py monitor."),
+    ],
+    format: FormatOption = None,
+    mbedtls_version: VersionOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+    no_redact: NoRedactOption = False,
+    save: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--save", help="Also write the program's whole output to this file."),
+    ] = None,
+    settle: Annotated[
+        float,
+        typer.Option("--settle", min=0.05, help="Seconds of quiet after which a failed attempt is diagnosed."),
+    ] = 1.0,
+) -> int:
+    """Run a program, pass its output through, and diagnose each failed connection as it happens (on stderr)."""
+    from tlsdiag import actions
+
+    return actions.capture(
+        command, format or Format.text, mbedtls_version, output, no_color, not no_redact, save, settle
+    )
+
+
+config_app = typer.Typer(
+    name="config",
+    help="Read, lint and repair mbedTLS, ESP-IDF and Zephyr TLS configurations.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(config_app, name="config")
+CodeOption = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option("--code", metavar="FILE", help="Source code to check too (RNG, authmode, role); repeatable."),
+]
+UserConfigOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--user-config", metavar="FILE", help="A MBEDTLS_USER_CONFIG_FILE applied after the configuration."),
+]
+
+
+@config_app.command("lint")
+def config_lint(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="config.h, sdkconfig(.defaults) or prj.conf.")],
+    format: FormatOption = None,
+    mbedtls_version: VersionOption = None,
+    esp_idf_version: EspIdfVersionOption = None,
+    code: CodeOption = None,
+    user_config: UserConfigOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+) -> int:
+    """Check a configuration: what check_config.h rejects, silent problems, buffers, and the RAM a handshake needs."""
+    from tlsdiag import actions
+
+    return actions.config_lint(
+        file, format or Format.text, mbedtls_version, esp_idf_version, code or [], user_config, output, no_color
+    )
+
+
+@config_app.command("recommend")
+def config_recommend(
+    log: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--log", metavar="LOG", help="A failing log to repair."),
+    ] = None,
+    config: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--config", metavar="FILE", help="The configuration to change."),
+    ] = None,
+    target: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--target", metavar="sdkconfig|config.h|prj.conf", help="What to write the changes for."),
+    ] = None,
+    server_suites: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--server-suites", metavar="LIST|FILE", help="Server suites, or a testssl.sh/sslyze JSON file."),
+    ] = None,
+    format: FormatOption = None,
+    mbedtls_version: VersionOption = None,
+    esp_idf_version: EspIdfVersionOption = None,
+    code: CodeOption = None,
+    user_config: UserConfigOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+) -> int:
+    """The smallest change set, as a ready fragment: sdkconfig.defaults lines, a config.h patch, prj.conf lines."""
+    from tlsdiag import actions
+
+    return actions.config_recommend(
+        log,
+        config,
+        target,
+        server_suites,
+        format or Format.text,
+        mbedtls_version,
+        esp_idf_version,
+        code or [],
+        user_config,
+        output,
+        no_color,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

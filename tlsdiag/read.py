@@ -70,7 +70,7 @@ class Limits(NamedTuple):
 
     max_line: int = 64 * KIB  # characters of text kept of one line
     max_output: int = 8 * GIB  # decompressed bytes read at most
-    bomb_ratio: int = 1000  # decompressed : compressed ratio taken as a decompression bomb ...
+    bomb_ratio: int = 250  # decompressed : compressed ratio taken as a bomb (logs compress 5-50:1) ...
     bomb_after: int = 100 * MIB  # ... once this much has been decompressed
 
 
@@ -169,10 +169,22 @@ _OPENERS: dict[str, Callable[[io.RawIOBase], io.BufferedIOBase]] = {
     "xz": lzma.LZMAFile,
     "bzip2": bz2.BZ2File,
 }
-_NOT_LOGS = {  # recognisable containers: a clearer message than "mostly binary data"
+_CAPTURE = "is a packet capture, not a log: run the device with mbedTLS debug output on and give tlsdiag that log"
+_NOT_LOGS = {  # recognisable files that are not logs: a clearer message than "mostly binary data"
     b"PK\x03\x04": "is a zip archive: extract the log file from it first",
     b"\x28\xb5\x2f\xfd": "is zstd-compressed, which tlsdiag cannot read: decompress it first (zstd -d)",
     b"7z\xbc\xaf\x27\x1c": "is a 7-Zip archive: extract the log file from it first",
+    b"\xd4\xc3\xb2\xa1": _CAPTURE,  # pcap, both byte orders, microsecond and nanosecond
+    b"\xa1\xb2\xc3\xd4": _CAPTURE,
+    b"\x4d\x3c\xb2\xa1": _CAPTURE,
+    b"\xa1\xb2\x3c\x4d": _CAPTURE,
+    b"\x0a\x0d\x0d\x0a": _CAPTURE,  # pcapng
+    b"\x89PNG\r\n\x1a\n": "is a PNG image: tlsdiag reads the log as text (copy it from the terminal)",
+    b"\xff\xd8\xff": "is a JPEG image: tlsdiag reads the log as text (copy it from the terminal)",
+    b"%PDF-": "is a PDF document: save the log itself as a text file",
+    b"\x7fELF": "is an executable (ELF), not a log: give tlsdiag what the device printed",
+    b"\xff\xfe\x00\x00": "is UTF-32 text, which tlsdiag does not read: convert it (iconv -f UTF-32 -t UTF-8)",
+    b"\x00\x00\xfe\xff": "is UTF-32 text, which tlsdiag does not read: convert it (iconv -f UTF-32 -t UTF-8)",
 }
 _BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an invalid UTF-8 byte, as surrogateescape decodes it
@@ -210,20 +222,25 @@ def _binary_share(head: bytes) -> float:
 
 
 def _utf16_codec(head: bytes) -> str | None:
-    """``utf-16`` for a log with a UTF-16 byte order mark (PowerShell's ``>``), checked on its text.
+    """``utf-16`` for a log with a UTF-16 byte order mark (PowerShell's ``>``), checked on its text;
+    ``utf-16-le``/``-be`` for one without a mark whose first eight code units are ASCII.
 
     A UTF-8 log may start with the same two bytes as boot noise, so the mark alone is not enough: the
     code units after it must be mostly ASCII characters with a zero high byte.
     """
     if head[:2] == b"\xff\xfe":
-        low, high = head[2:514:2], head[3:514:2]
+        low, high, codec = head[2:514:2], head[3:514:2], "utf-16"
     elif head[:2] == b"\xfe\xff":
-        high, low = head[2:514:2], head[3:514:2]
+        high, low, codec = head[2:514:2], head[3:514:2], "utf-16"
+    elif len(head) >= 16 and head[1:16:2] == bytes(8) and head[0:16:2].count(0) == 0:
+        low, high, codec = head[0:512:2], head[1:512:2], "utf-16-le"  # no byte order mark (Windows tools)
+    elif len(head) >= 16 and head[0:16:2] == bytes(8) and head[1:16:2].count(0) == 0:
+        high, low, codec = head[0:512:2], head[1:512:2], "utf-16-be"
     else:
         return None
     pairs = list(zip(low, high, strict=False))
     ascii_units = sum(1 for lo, hi in pairs if hi == 0 and (lo in (9, 10, 13) or 32 <= lo < 127))
-    return "utf-16" if pairs and ascii_units >= 0.9 * len(pairs) else None
+    return codec if pairs and ascii_units >= 0.9 * len(pairs) else None
 
 
 class _ChunkFile(io.RawIOBase):
@@ -360,7 +377,8 @@ class _Reader:
         head, chunks = _peek(chunks, SNIFF_SIZE)
         codec = _utf16_codec(head)
         if codec is not None:
-            self.stats.notes.append("the input is UTF-16 text (it starts with a byte order mark); read as such")
+            how = "it starts with a byte order mark" if codec == "utf-16" else "every other byte is zero"
+            self.stats.notes.append(f"the input is UTF-16 text ({how}); read as such")
             chunks = _reencoded(chunks, codec)
             head, chunks = _peek(chunks, SNIFF_SIZE)
         if head[257:263] in (b"ustar\x00", b"ustar "):  # POSIX and GNU tar headers
