@@ -85,6 +85,24 @@ def _environment(color: bool) -> Any:
     return env
 
 
+def render_report(
+    document: dict[str, Any], findings: Sequence[Any], fmt: Format, kind: str, color: bool, redact: bool
+) -> str:
+    """A diagnose or diff report in ``fmt`` from its JSON document (``kind`` names the templates).
+
+    Markdown and html, the formats made to be shared, mask secrets unless told not to; JSON and the
+    terminal text are for the user's own eyes and stay as the log said.
+    """
+    if fmt is Format.json:
+        return to_json(document)
+    if redact and fmt in SHARED_FORMATS:
+        from tlsdiag.redact import redact_value
+
+        document, findings = redact_value(document), redact_value(list(findings))
+    template = {Format.text: f"{kind}.txt.j2", Format.markdown: f"{kind}.md.j2", Format.html: f"{kind}.html.j2"}[fmt]
+    return render(template, color=color, doc=document, findings=findings)
+
+
 def render(template: str, color: bool = False, **context: Any) -> str:
     return _environment(color).get_template(template).render(**context)
 

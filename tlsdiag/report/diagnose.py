@@ -7,8 +7,7 @@ from typing import Any
 
 from tlsdiag import summary
 from tlsdiag.pipeline import Analysis
-from tlsdiag.redact import redact_value
-from tlsdiag.report import SHARED_FORMATS, Format, envelope, render, to_json
+from tlsdiag.report import Format, envelope, render_report
 
 
 def diagnose_document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict[str, Any]:
@@ -60,10 +59,4 @@ def render_diagnose(
     analysis: Analysis, findings: Sequence[Any], fmt: Format, color: bool = False, redact: bool = True
 ) -> str:
     """The report in ``fmt``; markdown and html, the formats made to be shared, mask secrets unless told not to."""
-    document = diagnose_document(analysis, findings)
-    if fmt is Format.json:
-        return to_json(document)
-    if redact and fmt in SHARED_FORMATS:
-        document, findings = redact_value(document), redact_value(list(findings))
-    template = {Format.text: "diagnose.txt.j2", Format.markdown: "diagnose.md.j2", Format.html: "diagnose.html.j2"}[fmt]
-    return render(template, color=color, doc=document, findings=findings)
+    return render_report(diagnose_document(analysis, findings), findings, fmt, "diagnose", color, redact)

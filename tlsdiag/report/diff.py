@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tlsdiag.diff import Comparison
-from tlsdiag.redact import redact_value
-from tlsdiag.report import SHARED_FORMATS, Format, envelope, render, to_json
+from tlsdiag.report import Format, envelope, render_report
 
 
 def _side(comparison_side: Any) -> dict[str, Any]:
@@ -58,10 +57,4 @@ def render_diff(
     comparison: Comparison, findings: Sequence[Any], fmt: Format, color: bool = False, redact: bool = True
 ) -> str:
     """The report in ``fmt``; markdown and html, the formats made to be shared, mask secrets unless told not to."""
-    document = diff_document(comparison, findings)
-    if fmt is Format.json:
-        return to_json(document)
-    if redact and fmt in SHARED_FORMATS:
-        document, findings = redact_value(document), redact_value(list(findings))
-    template = {Format.text: "diff.txt.j2", Format.markdown: "diff.md.j2", Format.html: "diff.html.j2"}[fmt]
-    return render(template, color=color, doc=document, findings=findings)
+    return render_report(diff_document(comparison, findings), findings, fmt, "diff", color, redact)
