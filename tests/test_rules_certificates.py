@@ -62,7 +62,6 @@ def _subject(path) -> Subject:
         stack=analysis.context.stack,
         series=analysis.context.mbedtls_series,
         scope=scope_for(analysis.context),
-        other_sessions=[item for item in analysis.sessions if item is not analysis.primary],
     )
 
 

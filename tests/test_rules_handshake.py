@@ -41,7 +41,6 @@ def _subject(path: Path | str) -> Subject:
         stack=analysis.context.stack,
         series=analysis.context.mbedtls_series,
         scope=scope_for(analysis.context),
-        other_sessions=[],
     )
 
 

@@ -75,7 +75,7 @@ class Comparison(NamedTuple):
 def timeline(session: Session) -> tuple[Milestone, ...]:
     """The milestones of one run in log order, with everything version- or run-specific removed."""
     items: list[Milestone] = []
-    steps = summary._steps()
+    steps = summary.step_milestones()
     for line, step in session.steps:
         name = steps.get(step)
         if name:

@@ -70,7 +70,7 @@ class Folder:
             if self._dump is not None:
                 yield from self._finish_dump()
             if self._cert is not None and not self._continues_certificate(event):
-                yield self._finish_certificate(event)
+                yield self._finish_certificate()
             if self._pem is not None:
                 yield from self._feed_pem(event)
                 continue
@@ -91,7 +91,7 @@ class Folder:
         if self._dump is not None:
             yield from self._finish_dump()
         if self._cert is not None:
-            yield self._finish_certificate(None)
+            yield self._finish_certificate()
         if self._pem is not None:
             yield from self._finish_pem()
 
@@ -231,7 +231,7 @@ class Folder:
             return True
         return False
 
-    def _finish_certificate(self, following: events.Event | None) -> events.CertificateText:
+    def _finish_certificate(self) -> events.CertificateText:
         assert self._cert is not None
         env, origin, fields, flags = self._cert
         self._cert = None

@@ -54,10 +54,6 @@ class Analysis:
             mbedtls_version=version, mbedtls_series=selection.series, evidence=evidence + self.context.evidence
         )
 
-    @property
-    def tls_activity(self) -> bool:
-        return bool(self.sessions) and any(session.events for session in self.sessions)
-
 
 class EventStream:
     """The folded events of one input (for ``tlsdiag parse``); the stages' counts are read afterwards."""

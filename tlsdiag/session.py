@@ -286,7 +286,3 @@ _ROLE_FILES = {
 
 def _role(source_file: str | None) -> str | None:
     return _ROLE_FILES.get(source_file or "")
-
-
-def build_sessions(stream: Iterable[events.Event]) -> SessionBuilder:
-    return SessionBuilder().feed(stream)

@@ -17,7 +17,8 @@ from tlsdiag.versions import VersionSelection
 
 
 @cache
-def _steps() -> dict[str, str]:
+def step_milestones() -> dict[str, str]:
+    """mbedTLS step text -> the handshake milestone it completes (knowledge/tls/steps.toml)."""
     from tlsdiag.cache import load_toml
 
     return dict(load_toml(knowledge_path("tls", "steps.toml"))["step"])
@@ -47,12 +48,12 @@ def current_step(session: Session) -> str | None:
     """The milestone the handshake was at when the log ends or fails (entered, maybe not finished)."""
     if session.current_step is None:
         return None
-    return _steps().get(session.current_step[1], session.current_step[1])
+    return step_milestones().get(session.current_step[1], session.current_step[1])
 
 
 def reached(session: Session) -> list[tuple[int, str]]:
     """Handshake milestones in the order the log reached them, as (line, name)."""
-    table = _steps()
+    table = step_milestones()
     found: list[tuple[int, str]] = []
     seen: set[str] = set()
     for line, step in session.steps:

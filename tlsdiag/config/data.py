@@ -149,17 +149,7 @@ class ConfigKnowledge:
 
     @cached_property
     def zephyr_directives(self) -> tuple[Directive, ...]:
-        return tuple(
-            Directive(
-                line=int(entry["line"]),
-                action=entry["action"],
-                macro=entry["macro"],
-                value=entry.get("value", ""),
-                condition=entry.get("condition", ""),
-                configs=tuple(entry.get("configs", ())),
-            )
-            for entry in self.zephyr.get("directive", ())
-        )
+        return tuple(_directive(entry) for entry in self.zephyr.get("directive", ()))
 
     @cached_property
     def esp_idf(self) -> dict[str, EspIdfRelease]:
@@ -281,16 +271,7 @@ def _esp_idf_releases(path: str) -> dict[str, EspIdfRelease]:
         )
     directives: dict[str, list[Directive]] = defaultdict(list)
     for entry in data["directive"]:
-        directives[entry["tag"]].append(
-            Directive(
-                line=int(entry["line"]),
-                action=entry["action"],
-                macro=entry["macro"],
-                value=entry.get("value", ""),
-                condition=entry.get("condition", ""),
-                configs=tuple(entry.get("configs", ())),
-            )
-        )
+        directives[entry["tag"]].append(_directive(entry))
     renames: dict[str, dict[str, str]] = defaultdict(dict)
     for entry in data.get("rename", ()):
         renames[entry["tag"]][entry["old"]] = entry["new"]
@@ -312,3 +293,15 @@ def load() -> ConfigKnowledge:
 
 
 __all__ = ["Check", "ConfigKnowledge", "Directive", "EspIdfRelease", "Option", "Symbol", "load"]
+
+
+def _directive(entry: dict[str, Any]) -> Directive:
+    """One #define/#undef of a generated header table, as the readers use it."""
+    return Directive(
+        line=int(entry["line"]),
+        action=entry["action"],
+        macro=entry["macro"],
+        value=entry.get("value", ""),
+        condition=entry.get("condition", ""),
+        configs=tuple(entry.get("configs", ())),
+    )

@@ -120,8 +120,3 @@ class Parser:
         if env.level == "1" and message:
             return events.ErrorText(env, None, message.strip())
         return events.Trace(env) if self.keep_trace else _CLAIMED
-
-
-def parse_lines(lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
-    """Convenience: events of ``(number, text)`` pairs with a fresh :class:`Parser`."""
-    yield from Parser().events(lines)

@@ -7,7 +7,6 @@ the result objects' ``to_json`` and wrapped in the common envelope here.
 from __future__ import annotations
 
 import os
-import sys
 import textwrap
 from collections.abc import Sequence
 from enum import StrEnum
@@ -148,7 +147,3 @@ def markdown_escape(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
-
-
-def write(text: str, stream: IO[str] | None = None) -> None:
-    (stream or sys.stdout).write(text)

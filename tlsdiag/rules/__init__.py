@@ -181,7 +181,6 @@ def diagnose(analysis: Any, comparison: Any = None) -> list[Finding]:
         stack=analysis.context.stack,
         series=analysis.context.mbedtls_series,
         scope=scope_for(analysis.context),
-        other_sessions=[item for item in analysis.sessions if item is not session],
         diff=comparison,
     )
     findings = [finding for rule in load_rules() if (finding := evaluate(rule, subject)) is not None]

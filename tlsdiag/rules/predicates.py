@@ -32,7 +32,6 @@ class Subject:
     stack: str
     series: tuple[str, ...]
     scope: Scope
-    other_sessions: list[Session]
     diff: Any = None  # a tlsdiag.diff.Comparison when the session is the failing side of a diff
     _names: dict[int, frozenset[str]] = field(default_factory=dict)
     _reached: list[tuple[int, str]] | None = None
