@@ -36,8 +36,8 @@ def main() -> int:
     parser.add_argument("--pair", default="08-peer-closed-after-hello-v2.28")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.diff import compare
-    from tlsdiag.pipeline import analyse
     from tlsdiag.rules import diagnose
 
     with tempfile.TemporaryDirectory() as scratch:

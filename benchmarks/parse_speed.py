@@ -63,7 +63,7 @@ def regex_pass(path: Path) -> tuple[int, float]:
 
 def full_pass(path: Path) -> tuple[int, float, int]:
     sys.path.insert(0, str(ROOT))
-    from tlsdiag.pipeline import analyse
+    from tlsdiag.analysis.pipeline import analyse
 
     start = time.perf_counter()
     analysis = analyse(str(path))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Throughput and peak memory of ``tlsdiag.read`` on a large log made of real corpus lines.
+"""Throughput and peak memory of ``tlsdiag.analysis.read`` on a large log made of real corpus lines.
 
 The reader must stream: its peak RSS may not grow with the input. This script writes a synthetic log
 of the requested size into a temporary directory by repeating the lines of the real logs in
@@ -75,7 +75,7 @@ def max_rss_bytes() -> int:
 def read_in_this_process(path: str) -> None:
     """The child: read the log once and print what it cost, as JSON."""
     sys.path.insert(0, str(ROOT))
-    from tlsdiag.read import open_input
+    from tlsdiag.analysis.read import open_input
 
     before = max_rss_bytes()
     start = time.perf_counter()

@@ -42,9 +42,9 @@ with atheris.instrument_imports(include=["tlsdiag"]):
 import jsonschema  # noqa: E402
 from referencing import Registry, Resource  # noqa: E402
 
+from tlsdiag.analysis.pipeline import EventStream, analyse  # noqa: E402
 from tlsdiag.diff import compare  # noqa: E402
 from tlsdiag.errors import InputError  # noqa: E402
-from tlsdiag.pipeline import EventStream, analyse  # noqa: E402
 from tlsdiag.redact import Redactor  # noqa: E402
 from tlsdiag.report import Format  # noqa: E402
 from tlsdiag.report.diagnose import diagnose_document, render_diagnose  # noqa: E402

@@ -15,7 +15,7 @@ LOGS += sorted((FIXTURES / "logs").glob("*.log"))
 
 
 def _diagnose(path):
-    from tlsdiag.pipeline import analyse
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.report.diagnose import diagnose_document
     from tlsdiag.rules import diagnose
 
@@ -35,7 +35,7 @@ _PRINTED = re.compile(r"(?:returned|failure|was|error)[:]? (-?0x[0-9a-fA-F]{2,4}
 def test_every_printed_error_is_in_errors_with_its_line(path):
     document = _diagnose(path)
     captured = {(error["line"], error["value"]) for error in document["errors"]}
-    from tlsdiag.read import open_input
+    from tlsdiag.analysis.read import open_input
 
     missing = []
     with open_input(str(path)) as log:

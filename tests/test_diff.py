@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from tests.conftest import FIXTURES, ROOT, run_cli
+from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.diff import compare
-from tlsdiag.pipeline import analyse
 from tlsdiag.rules import diagnose
 
 CORPUS = ROOT.parent / "shared" / "corpus"

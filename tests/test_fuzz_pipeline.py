@@ -99,7 +99,7 @@ def _check_document(document: dict, schema: str, validate) -> None:
 
 def run_pipeline(data: bytes, validate) -> None:
     """Everything a user can ask of one input; only a one-line InputError may come out."""
-    from tlsdiag.pipeline import EventStream, analyse
+    from tlsdiag.analysis.pipeline import EventStream, analyse
     from tlsdiag.redact import Redactor
     from tlsdiag.report import Format
     from tlsdiag.report.diagnose import diagnose_document, render_diagnose
@@ -127,8 +127,8 @@ def run_pipeline(data: bytes, validate) -> None:
 
 
 def run_diff(good: bytes, bad: bytes, validate) -> None:
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.diff import compare
-    from tlsdiag.pipeline import analyse
     from tlsdiag.report import Format
     from tlsdiag.report.diff import diff_document, render_diff
     from tlsdiag.rules import diagnose

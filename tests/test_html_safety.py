@@ -61,7 +61,7 @@ def fetching_payloads(url: str) -> list[str]:
 
 def hostile_logs(url: str = "http://127.0.0.1:9") -> list[str]:
     """Real failing logs with a payload appended to every line their reports cite, until all are placed."""
-    from tlsdiag.pipeline import analyse
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.rules import diagnose
 
     def cited(text: str) -> set[int]:
@@ -185,8 +185,8 @@ def test_an_explain_report_is_inert():
 
 
 def test_reporters_escape_every_field_a_finding_has(hostile: list[Path]):
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.model import Finding, Fix
-    from tlsdiag.pipeline import analyse
     from tlsdiag.report import Format
     from tlsdiag.report.diagnose import render_diagnose
 

@@ -16,8 +16,8 @@ import sys
 import tracemalloc
 
 from tests.conftest import ROOT
-from tlsdiag import fold
-from tlsdiag.pipeline import analyse
+from tlsdiag.analysis import fold
+from tlsdiag.analysis.pipeline import analyse
 
 MIB = 1 << 20
 
@@ -62,8 +62,8 @@ def test_a_handshake_message_claiming_16_mb_is_never_buffered_whole():
     log = b"ssl_tls.c:1: |2| => handshake\n" + _dump("input record from network", len(first), first)
     log += _dump("input record from network", len(follow), follow) * 40  # 640 KiB of continuation records
     folder = fold.Folder()
-    from tlsdiag.parse import Parser
-    from tlsdiag.read import open_input
+    from tlsdiag.analysis.parse import Parser
+    from tlsdiag.analysis.read import open_input
 
     with open_input(None, stdin=io.BytesIO(log)) as source:
         for _event in folder.fold(Parser().events(source)):

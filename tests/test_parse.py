@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import FIXTURES
-from tlsdiag import events
-from tlsdiag.parse import Parser
+from tlsdiag.analysis import events
+from tlsdiag.analysis.parse import Parser
 
 LOGS = FIXTURES / "logs"
 CORPUS = FIXTURES.parent.parent.parent / "shared" / "corpus"
 
 
 def parse_file(path):
-    from tlsdiag.read import open_input
+    from tlsdiag.analysis.read import open_input
 
     parser = Parser(keep_trace=True)
     with open_input(path) as log:

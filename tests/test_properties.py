@@ -21,7 +21,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def _run(data: bytes, tmp_path_factory) -> None:
-    from tlsdiag.pipeline import analyse
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.report.diagnose import diagnose_document
     from tlsdiag.rules import diagnose
 

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
-from tlsdiag import read as read_module
+from tlsdiag.analysis import read as read_module
+from tlsdiag.analysis.read import KIB, MIB, InputStats, Limits, Line, open_input
 from tlsdiag.errors import InputError
-from tlsdiag.read import KIB, MIB, InputStats, Limits, Line, open_input
 
 READ = FIXTURES / "read"
 CLIENT2 = (READ / "client-cert-required-v3.6.level1.log").read_bytes()  # ssl_client2, LF with a CRLF part

@@ -291,7 +291,7 @@ def _hostile_finding(texts: list[str]) -> Finding:
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
 def test_diagnose_reporter_masks_every_string_it_prints(fmt):
-    from tlsdiag.pipeline import analyse
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.report import Format
     from tlsdiag.report.diagnose import render_diagnose
 
@@ -305,8 +305,8 @@ def test_diagnose_reporter_masks_every_string_it_prints(fmt):
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
 def test_diff_reporter_masks_every_string_it_prints(fmt):
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.diff import compare
-    from tlsdiag.pipeline import analyse
     from tlsdiag.report import Format
     from tlsdiag.report.diff import render_diff
 
@@ -333,7 +333,7 @@ def test_diff_reports_are_redacted_from_the_command_line(tmp_path):
 
 
 def test_reports_of_logs_without_secrets_are_unchanged():
-    from tlsdiag.pipeline import analyse
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.report import Format
     from tlsdiag.report.diagnose import render_diagnose
     from tlsdiag.rules import diagnose

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
-from tlsdiag.pipeline import analyse
+from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.rules import diagnose, load_rules
 from tlsdiag.rules.predicates import PREDICATES
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
-from tlsdiag import events
-from tlsdiag.pipeline import analyse
+from tlsdiag.analysis import events
+from tlsdiag.analysis.pipeline import analyse
+from tlsdiag.analysis.sessions import Session
+from tlsdiag.analysis.summary import scope_for
 from tlsdiag.rules import diagnose, load_rules
 from tlsdiag.rules.predicates import PREDICATES, Subject, load_predicate_modules
-from tlsdiag.session import Session
-from tlsdiag.summary import scope_for
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 FAMILY_FILES = ("certificates.toml", "authentication.toml")

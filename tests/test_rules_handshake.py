@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, ROOT
-from tlsdiag.pipeline import analyse
+from tlsdiag.analysis.pipeline import analyse
+from tlsdiag.analysis.summary import scope_for
 from tlsdiag.rules import diagnose, load_rules
 from tlsdiag.rules.predicates import PREDICATES, Subject, load_predicate_modules
-from tlsdiag.summary import scope_for
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
@@ -147,8 +147,8 @@ def test_hello_lacks_needs_a_decoded_hello():
 def test_record_type_finds_a_foreign_record():
     """An incoming record whose type byte is 72, the 'H' of 'HTTP/1.1' (built directly: the fold stage only
     emits records for dumps that split into TLS records)."""
-    from tlsdiag import events
-    from tlsdiag.session import Session
+    from tlsdiag.analysis import events
+    from tlsdiag.analysis.sessions import Session
 
     base = _subject(_corpus("09-plain-http-on-tls-port-v2.28/bad.log"))
     session = Session(index=0, first_line=1)

@@ -13,14 +13,14 @@ import tomllib
 import pytest
 
 from tests.conftest import FIXTURES, ROOT, SHARED_REFERENCE, read_tsv
-from tlsdiag import events
+from tlsdiag.analysis import events
+from tlsdiag.analysis.pipeline import analyse
+from tlsdiag.analysis.sessions import Session
+from tlsdiag.analysis.summary import scope_for
 from tlsdiag.codes import default_scope
 from tlsdiag.knowledge import load
-from tlsdiag.pipeline import analyse
 from tlsdiag.rules import diagnose
 from tlsdiag.rules.predicates import PREDICATES, Subject, load_predicate_modules
-from tlsdiag.session import Session
-from tlsdiag.summary import scope_for
 
 load_predicate_modules()  # the family predicates register themselves on import
 

@@ -142,7 +142,7 @@ class Monitor:
             if closing and self.total == 0:
                 sys.stderr.write(f"tlsdiag: {self.name} printed nothing\n")
             return
-        from tlsdiag.pipeline import analyse
+        from tlsdiag.analysis.pipeline import analyse
         from tlsdiag.rules import diagnose
 
         try:

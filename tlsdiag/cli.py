@@ -80,7 +80,7 @@ def explain(
     no_color: NoColorOption = False,
 ) -> int:
     """Decode error codes: names per mbedTLS version, composite parts, causes and fixes."""
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
 
     return actions.explain(codes, format or Format.text, mbedtls_version, esp_idf_version, output, no_color)
 
@@ -101,7 +101,7 @@ def diagnose(
     no_redact: NoRedactOption = False,
 ) -> int:
     """Diagnose one log: the root cause first, the evidence, and the exact fix."""
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
 
     return actions.diagnose(log, format or Format.text, mbedtls_version, output, no_color, redact=not no_redact)
 
@@ -117,7 +117,7 @@ def diff(
     no_redact: NoRedactOption = False,
 ) -> int:
     """Compare a working and a failing run: where they diverge, and why, in TLS terms."""
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
 
     return actions.diff(good, bad, format or Format.text, mbedtls_version, output, no_color, redact=not no_redact)
 
@@ -129,7 +129,7 @@ def parse(
     output: OutputOption = None,
 ) -> int:
     """Show the events the parser and the fold stage read from a log (a debugging view)."""
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
 
     return actions.parse(log, format or Format.text, output)
 
@@ -143,7 +143,7 @@ def redact(
     ] = None,
 ) -> int:
     """Write a copy of a log that is safe to share: private keys, PSKs, passwords and tokens masked."""
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
 
     return actions.redact(log, output)
 
@@ -169,7 +169,7 @@ def capture(
     ] = 1.0,
 ) -> int:
     """Run a program, pass its output through, and diagnose each failed connection as it happens (on stderr)."""
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
 
     return actions.capture(
         command, format or Format.text, mbedtls_version, output, no_color, not no_redact, save, settle
@@ -205,7 +205,7 @@ def config_lint(
     no_color: NoColorOption = False,
 ) -> int:
     """Check a configuration: what check_config.h rejects, silent problems, buffers, and the RAM a handshake needs."""
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
 
     return actions.config_lint(
         file, format or Format.text, mbedtls_version, esp_idf_version, code or [], user_config, output, no_color
@@ -239,7 +239,7 @@ def config_recommend(
     no_color: NoColorOption = False,
 ) -> int:
     """The smallest change set, as a ready fragment: sdkconfig.defaults lines, a config.h patch, prj.conf lines."""
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
 
     return actions.config_recommend(
         log,

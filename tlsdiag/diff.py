@@ -15,9 +15,9 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 from typing import Any, NamedTuple
 
-from tlsdiag import events, summary
-from tlsdiag.pipeline import Analysis
-from tlsdiag.session import Session
+from tlsdiag.analysis import events, summary
+from tlsdiag.analysis.pipeline import Analysis
+from tlsdiag.analysis.sessions import Session
 
 
 class Milestone(NamedTuple):

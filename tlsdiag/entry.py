@@ -105,7 +105,7 @@ def run() -> None:
 
 
 def _run_explain(parsed: dict[str, object]) -> int | None:
-    from tlsdiag import actions
+    from tlsdiag import commands as actions
     from tlsdiag.errors import InputError, fail
     from tlsdiag.report import Format
 

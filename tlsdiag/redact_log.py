@@ -14,8 +14,8 @@ import tempfile
 from collections import Counter
 from typing import IO, BinaryIO
 
+from tlsdiag.analysis.read import LogInput, open_input
 from tlsdiag.errors import InputError
-from tlsdiag.read import LogInput, open_input
 from tlsdiag.redact import Redactor
 
 _BATCH = 4096  # lines written at once

@@ -96,7 +96,7 @@ def recommend(
     analysis = None
     log_findings: list[Finding] = []
     if log is not None:
-        from tlsdiag.pipeline import analyse
+        from tlsdiag.analysis.pipeline import analyse
         from tlsdiag.rules import diagnose
 
         analysis = analyse(None if log == "-" else log)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tlsdiag import summary
-from tlsdiag.pipeline import Analysis
+from tlsdiag.analysis import summary
+from tlsdiag.analysis.pipeline import Analysis
 from tlsdiag.report import Format, envelope, render_report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tlsdiag import events
+from tlsdiag.analysis import events
 from tlsdiag.report import Format
 
 

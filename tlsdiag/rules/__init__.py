@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from tlsdiag.analysis.summary import scope_for
 from tlsdiag.knowledge import fixes_from
 from tlsdiag.model import Finding, Fix
 from tlsdiag.paths import knowledge_path
 from tlsdiag.rules.predicates import PREDICATES, Match, Subject, load_predicate_modules
-from tlsdiag.summary import scope_for
 
 MAX_RECORD_CONTENT = 16384  # TLS plaintext record limit, the largest any content-length option may be
 SIGNAL_BONUS = 0.03  # per extra matched condition: several signals raise confidence

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from tlsdiag import events, summary
+from tlsdiag.analysis import events, summary
+from tlsdiag.analysis.sessions import Session
 from tlsdiag.codes import Scope, decode_value
-from tlsdiag.session import Session
 
 
 @dataclass

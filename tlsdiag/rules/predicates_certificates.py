@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tlsdiag import events, summary
+from tlsdiag.analysis import events, summary
+from tlsdiag.analysis.sessions import Session
+from tlsdiag.analysis.summary import _verify_flags  # the flag table summary.verify_flags reads (no public accessor yet)
 from tlsdiag.rules.predicates import Match, Subject, predicate
-from tlsdiag.session import Session
-from tlsdiag.summary import _verify_flags  # the flag table summary.verify_flags reads (no public accessor yet)
 
 #: certificate-dump origins that show the peer's leaf, in order of preference
 _LEAF_ORIGINS = ("peer certificate #1", "verify depth 0", "certificate")

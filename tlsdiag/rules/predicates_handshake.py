@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tlsdiag import events, summary
+from tlsdiag.analysis import events, summary
+from tlsdiag.analysis.sessions import FINAL_CALLS
 from tlsdiag.rules.predicates import Match, Subject, _as_list, predicate
-from tlsdiag.session import FINAL_CALLS
 
 #: handshake messages a server sends to a client (milestone names of ``knowledge/tls/steps.toml``)
 SERVER_MESSAGES = frozenset(

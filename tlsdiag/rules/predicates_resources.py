@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tlsdiag import events, summary
+from tlsdiag.analysis import events, summary
+from tlsdiag.analysis.sessions import FINAL_CALLS
 from tlsdiag.codes import decode_value
 from tlsdiag.model import Interpretation
 from tlsdiag.rules.predicates import Match, Subject, predicate
-from tlsdiag.session import FINAL_CALLS
 
 
 def _as_set(argument: Any) -> set[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tlsdiag import events
+from tlsdiag.analysis import events
 
 Payload = tuple[type, dict[str, Any]]
 _UINT32 = 1 << 32

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tlsdiag import events
+from tlsdiag.analysis import events
 
 MAX_ITEMS = 256  # per list in a session: enough for any real handshake, bounded for garbage
 MAX_SESSIONS = 64  # beyond this, the oldest complete sessions are summarised and dropped

@@ -7,12 +7,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from tlsdiag import events
+from tlsdiag.analysis import events
+from tlsdiag.analysis.context import InputContext
+from tlsdiag.analysis.sessions import Session
 from tlsdiag.codes import Scope, decode_value
-from tlsdiag.infer import InputContext
 from tlsdiag.knowledge import Knowledge, load
 from tlsdiag.paths import knowledge_path
-from tlsdiag.session import Session
 from tlsdiag.versions import VersionSelection
 
 

@@ -6,7 +6,7 @@ import os
 from functools import cache
 from typing import Any
 
-from tlsdiag.parse.dispatch import start_rules
+from tlsdiag.analysis.parse.dispatch import start_rules
 from tlsdiag.paths import data_dir
 
 

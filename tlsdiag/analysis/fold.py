@@ -1,12 +1,12 @@
 """Fold stage: multi-line events become whole ones.
 
 * a ``dumping '...' (N bytes)`` header and the ``0000:  16 03 ...`` lines after it become one
-  :class:`~tlsdiag.events.Dump`; the record dumps (``output record sent to network``, ``input
+  :class:`~tlsdiag.analysis.events.Dump`; the record dumps (``output record sent to network``, ``input
   record from network``) are then decoded as TLS, per connection and direction, into
-  :class:`~tlsdiag.events.TlsMessage` events (handshake messages are reassembled across records);
+  :class:`~tlsdiag.analysis.events.TlsMessage` events (handshake messages are reassembled across records);
 * a certificate dump (``peer certificate #1:`` and its ``subject name : ...`` lines, or a
-  ``Verify requested for (Depth N):`` block) becomes one :class:`~tlsdiag.events.CertificateText`;
-* a PEM block pasted in the log becomes a :class:`~tlsdiag.events.CertificateDer`.
+  ``Verify requested for (Depth N):`` block) becomes one :class:`~tlsdiag.analysis.events.CertificateText`;
+* a PEM block pasted in the log becomes a :class:`~tlsdiag.analysis.events.CertificateDer`.
 
 Memory stays bounded: a dump keeps at most ``MAX_DUMP_BYTES`` (only record dumps keep bytes at all),
 the per-direction handshake buffer is capped, and a PEM block is dropped past ``MAX_PEM_CHARS``.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tlsdiag import events
+from tlsdiag.analysis import events
 
 MAX_DUMP_BYTES = 1 << 16  # 64 KiB: more than any TLS record (16 KiB + 2 KiB)
 MAX_HANDSHAKE_BUFFER = 1 << 18  # one direction's unfinished handshake bytes

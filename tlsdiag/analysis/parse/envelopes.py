@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from tlsdiag.events import Envelope
+from tlsdiag.analysis.events import Envelope
 
 # file.c:1234: |2| 0x7ffd4dc7cdc0: message   (the level and the context pointer are optional; the
 # file may carry a path: ../Middlewares/Third_Party/mbedTLS/library/ssl_tls.c:4094: bad message length)

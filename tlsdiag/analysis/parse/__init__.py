@@ -1,7 +1,7 @@
 """Parse stage: clean lines in, typed events out, one line at a time.
 
 For each record of a line: the envelope prefilter (``envelopes``) finds the dialect and the
-message; hex dump lines go straight to a :class:`~tlsdiag.events.DumpLine` (the fold stage owns
+message; hex dump lines go straight to a :class:`~tlsdiag.analysis.events.DumpLine` (the fold stage owns
 them); every other message is matched against the anchors of the message grammars (``dispatch``)
 and, when one applies, parsed by that single LALR rule (``grammar``) and turned into an event
 (``builders``). Parsed payloads are memoised per message text, since level-4 logs repeat the same
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tlsdiag import events
-from tlsdiag.parse import builders, dispatch, envelopes
+from tlsdiag.analysis import events
+from tlsdiag.analysis.parse import builders, dispatch, envelopes
 
 _MEMO_LIMIT = 65536
 _DUMP_LINE = dispatch.DUMP_LINE.match
@@ -100,7 +100,7 @@ class Parser:
         if rule is None:
             return None
         if self._parser is None:
-            from tlsdiag.parse.grammar import parser
+            from tlsdiag.analysis.parse.grammar import parser
 
             self._parser = parser()
         self.stats.grammar_parses += 1

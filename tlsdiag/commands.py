@@ -64,7 +64,7 @@ def diagnose(
     redact: bool = True,
 ) -> int:
     """Analyse one log and report; exit 1 when a failure-level finding exists."""
-    from tlsdiag.pipeline import analyse
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.report.diagnose import render_diagnose
     from tlsdiag.rules import diagnose as run_rules
     from tlsdiag.versions import VersionError
@@ -82,7 +82,7 @@ def diagnose(
 
 def parse(log: str | None, fmt: Format = Format.text, output: str | os.PathLike[str] | None = None) -> int:
     """Print every event of a log, one per line (text) or one JSON object per line (json)."""
-    from tlsdiag.pipeline import EventStream
+    from tlsdiag.analysis.pipeline import EventStream
     from tlsdiag.report.events import event_line
 
     def build(color: bool) -> str:
@@ -107,8 +107,8 @@ def diff(
     redact: bool = True,
 ) -> int:
     """Compare a working and a failing run; exit 1 when a failure-level finding exists."""
+    from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.diff import compare
-    from tlsdiag.pipeline import analyse
     from tlsdiag.report.diff import render_diff
     from tlsdiag.rules import diagnose as run_rules
     from tlsdiag.versions import VersionError

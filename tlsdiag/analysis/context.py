@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from tlsdiag import events
+from tlsdiag.analysis import events
 from tlsdiag.knowledge import Knowledge, load
 from tlsdiag.paths import knowledge_path
 from tlsdiag.versions import VersionError, select_by_esp_idf, series_of_release

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from tlsdiag import events
-from tlsdiag.fold import Folder
-from tlsdiag.infer import InputContext, Observer
-from tlsdiag.parse import Parser
-from tlsdiag.read import InputStats, open_input
-from tlsdiag.session import Session, SessionBuilder
+from tlsdiag.analysis import events
+from tlsdiag.analysis.context import InputContext, Observer
+from tlsdiag.analysis.fold import Folder
+from tlsdiag.analysis.parse import Parser
+from tlsdiag.analysis.read import InputStats, open_input
+from tlsdiag.analysis.sessions import Session, SessionBuilder
 
 
 @dataclass
