@@ -102,7 +102,7 @@ def timeline(session: Session) -> tuple[Milestone, ...]:
                 )
             )
     for error in session.errors:
-        if type(error) is events.ReturnValue and error.value < 0:
+        if type(error) is events.ReturnValue and error.value != 0:
             items.append(
                 Milestone(
                     ("error", error.function or "", str(error.value)),

@@ -208,6 +208,19 @@ class Knowledge:
         return {row["value"]: row for row in _json("tls", "alerts.json")["alert"]}
 
     @cached_property
+    def outcomes(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Names that never fail an attempt, and names that fail it only before the handshake is over."""
+        data = load_toml(knowledge_path("errors", "outcomes.toml"))
+        return frozenset(data["not_a_failure"]), frozenset(data["after_handshake"])
+
+    @cached_property
+    def verify_flags(self) -> tuple[tuple[int, str, str], ...]:
+        """(bit value, name, the text ``mbedtls_x509_crt_verify_info`` prints) of every X.509 verify flag, in
+        print order."""
+        rows = _json("x509", "verify-flags.json")["flag"]
+        return tuple((row["value"], row["name"], row.get("verify_info", "")) for row in rows)
+
+    @cached_property
     def strerror_index(self) -> dict[str, list[CodeEntry]]:
         """Printed error text (``SSL - The connection indicated an EOF``) -> table entries."""
         index: dict[str, list[CodeEntry]] = defaultdict(list)

@@ -165,6 +165,7 @@ class CodeReading(NamedTuple):
     notes: tuple[str, ...] = ()
     only_versions: frozenset[str] | None = None  # a name read from the text holds only in these versions
     table: str | None = None  # a name pins its table: mbedtls | psa | esp-idf | transport:<family id>
+    prior: float = 1.0  # how likely the printed form makes this reading (see tlsdiag.readings)
 
 
 def hex_of(value: int) -> str:

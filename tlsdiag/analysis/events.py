@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tlsdiag.model import CodeReading
+
 
 class Envelope(NamedTuple):
     """Where a record came from and what framed it."""
@@ -31,9 +33,10 @@ class ReturnValue(NamedTuple):
 
     env: Envelope
     function: str | None  # "mbedtls_ssl_handshake", "x509_verify_cert", None when the line does not say
-    value: int
+    value: int  # the likeliest reading (readings[0] once the log's version is known)
     raw: str  # the number as printed ("-0x7280", "-29312", "0x7280")
     text: str | None = None  # a printed error text on the same line ("SSL - The connection indicated an EOF")
+    readings: tuple[CodeReading, ...] = ()  # every way to read ``raw``, likeliest first (tlsdiag.readings)
 
 
 class CodeMention(NamedTuple):
@@ -42,6 +45,8 @@ class CodeMention(NamedTuple):
     env: Envelope
     value: int
     raw: str
+    readings: tuple[CodeReading, ...] = ()
+    function: str | None = None  # a call the prose names, as in ReturnValue
 
 
 class ErrorText(NamedTuple):

@@ -14,9 +14,11 @@ from typing import BinaryIO
 from tlsdiag.analysis import events
 from tlsdiag.analysis.context import InputContext, Observer
 from tlsdiag.analysis.fold import Folder
+from tlsdiag.analysis.outcome import resolve_codes
 from tlsdiag.analysis.parse import Parser
 from tlsdiag.analysis.read import InputStats, open_input
 from tlsdiag.analysis.sessions import Session, SessionBuilder
+from tlsdiag.analysis.summary import scope_for
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Analysis:
         self.context = self.context._replace(
             mbedtls_version=version, mbedtls_series=selection.series, evidence=evidence + self.context.evidence
         )
+        resolve_codes(self.sessions, scope_for(self.context))
 
 
 class EventStream:
@@ -85,12 +88,14 @@ def analyse(source: str | os.PathLike[str] | None, stdin: BinaryIO | None = None
             builder.add(event)
         name = log.name
         stats = log.stats
+    context = observer.context()
+    resolve_codes(builder.sessions, scope_for(context))
     return Analysis(
         name=name,
         stats=stats,
         lines=parser.stats.lines,
         recognized_lines=min(parser.stats.lines, parser.stats.recognized_lines + folder.claimed_lines),
         dialects=dict(parser.stats.dialects),
-        context=observer.context(),
+        context=context,
         builder=builder,
     )

@@ -12,26 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from tlsdiag.analysis import events
+from tlsdiag.analysis.outcome import FINAL_CALLS, FailureTest, final_error
 
 MAX_ITEMS = 256  # per list in a session: enough for any real handshake, bounded for garbage
 MAX_SESSIONS = 64  # beyond this, the oldest complete sessions are summarised and dropped
 
-#: calls whose failure ends an attempt (the value the application finally saw)
-FINAL_CALLS = frozenset(
-    {
-        "mbedtls_ssl_handshake",
-        "mbedtls_ssl_read",
-        "mbedtls_ssl_write",
-        "start_ssl_client",
-        "mbedtls_net_connect",
-        "ssl_handshake",
-        "mbedtls_ssl_setup",
-        "mbedtls_ctr_drbg_seed",
-    }
-)
+_OPEN = object()  # a session whose final error is not fixed yet
+
+
+@cache
+def _any_version() -> FailureTest:
+    return FailureTest()
 
 
 def _append(items: list[Any], item: Any) -> None:
@@ -68,22 +63,27 @@ class Session:
     first_ms: float | None = None
     last_ms: float | None = None
     largest_gap: tuple[float, int, int] | None = None  # (milliseconds, line before, line after)
+    handshake_done: int | None = None  # line where the handshake was seen to complete
     _last_stamp: tuple[float, int] | None = None
+    _final: Any = field(default=_OPEN, repr=False)
 
     @property
     def failed(self) -> bool:
         return self.final_error is not None or any(step.outcome == "failed" for step in self.console)
 
     @property
-    def final_error(self) -> events.ReturnValue | None:
-        """The value the application got back: the last failing top-level call."""
-        for error in reversed(self.errors):
-            if type(error) is events.ReturnValue and error.value < 0 and (error.function or "") in FINAL_CALLS:
-                return error
-        for error in reversed(self.errors):
-            if type(error) is events.ReturnValue and error.value < 0 and error.function is None:
-                return error
-        return None
+    def final_error(self) -> events.ReturnValue | events.CodeMention | None:
+        """The value the attempt failed with (see :func:`tlsdiag.analysis.outcome.final_error`).
+
+        Once the whole log is read, :meth:`conclude` fixes it for the log's versions; until then it is
+        computed for every version.
+        """
+        if self._final is _OPEN:
+            return final_error(self, _any_version())
+        return self._final  # type: ignore[no-any-return]
+
+    def conclude(self, final: events.ReturnValue | events.CodeMention | None) -> None:
+        self._final = final
 
     @property
     def last_step(self) -> tuple[int, str] | None:
@@ -140,6 +140,8 @@ class SessionBuilder:
 
     def _starts_attempt(self, event: events.Event, session: Session | None) -> bool:
         kind = type(event)
+        if session is not None and self._clock_went_back(session, event.env):
+            return True  # a device that rebooted starts over: its later lines belong to a new attempt
         if kind not in _ATTEMPT_KINDS:
             return False
         if kind is events.Step:
@@ -152,11 +154,25 @@ class SessionBuilder:
             return False
         final = session.final_error
         if kind is events.ReturnValue and final is not None and event.env.line > final.env.line:
-            # a second top-level failure of the same attempt kind: the application tried again
-            return (final.function or "") in FINAL_CALLS and (event.function or "") in FINAL_CALLS  # type: ignore[union-attr]
+            # the application called the same function again and it failed again: a retry (a summary of
+            # the same failure, such as "Last error was", names no call)
+            test = _any_version()
+            again = event.function is not None and (
+                event.function == final.function or {event.function, final.function} <= FINAL_CALLS
+            )
+            return again and test.top_level(final) and test.top_level(event) and test.fails(event)
         if kind is events.Offered and event.kind == "ciphersuite":  # type: ignore[union-attr]
             return True
         return kind is events.TlsMessage and event.name == "ClientHello"  # type: ignore[union-attr]
+
+    @staticmethod
+    def _clock_went_back(session: Session, env: events.Envelope) -> bool:
+        """A timestamp well below the attempt's last one: the device restarted (ESP-IDF counts from boot)."""
+        stamp = env.timestamp_ms
+        previous = session._last_stamp
+        if stamp is None or previous is None:
+            return False
+        return stamp + _REBOOT_SLACK_MS < previous[0] and stamp < previous[0] / 2
 
     def _new(self, env: events.Envelope) -> Session:
         session = Session(index=len(self.sessions) + self.dropped_sessions, first_line=env.line, context=env.context)
@@ -184,6 +200,8 @@ class SessionBuilder:
         if kind is events.Step:
             if event.name == "handshake" and event.direction == "enter":
                 session.started = session.entered = True
+            elif event.name == "handshake" and event.direction == "leave" and session.started:
+                session.handshake_done = env.line
             elif event.name not in _NOISE_STEPS:
                 if event.direction == "enter":
                     session.current_step = (env.line, event.name)
@@ -197,6 +215,8 @@ class SessionBuilder:
         elif kind is events.ConsoleStep:
             if "handshake" in event.step.lower():
                 session.started = True
+                if event.outcome == "ok":
+                    session.handshake_done = env.line
             _append(session.console, event)
         elif kind is events.TlsMessage:
             session.started = True
@@ -251,6 +271,9 @@ _CONNECTION_CONTEXT = frozenset(
         "transport-errno",
     }
 )
+
+#: timestamps may run back a little (interleaved tasks, buffered output) without a restart
+_REBOOT_SLACK_MS = 1000.0
 
 #: the only event kinds that can open a new attempt
 _ATTEMPT_KINDS = frozenset({events.Step, events.ConsoleStep, events.ReturnValue, events.Offered, events.TlsMessage})

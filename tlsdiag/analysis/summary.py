@@ -25,15 +25,6 @@ def step_milestones() -> dict[str, str]:
 
 
 @cache
-def _verify_flags() -> tuple[tuple[int, str, str], ...]:
-    """(bit value, name, printed text) of every X.509 verify flag, in print order."""
-    from tlsdiag.knowledge import _json
-
-    rows = _json("x509", "verify-flags.json")["flag"]
-    return tuple((row["value"], row["name"], row.get("verify_info", "")) for row in rows)
-
-
-@cache
 def _alert_names() -> dict[int, str]:
     from tlsdiag.knowledge import _json
 
@@ -103,7 +94,7 @@ def alerts(session: Session) -> list[dict[str, Any]]:
 
 def verify_flags(session: Session) -> list[dict[str, Any]]:
     """Verify flags from printed bit masks and from the texts mbedtls_x509_crt_verify_info prints."""
-    table = _verify_flags()
+    table = load().verify_flags
     by_text = {text.casefold(): name for _, name, text in table if text}
     found: list[dict[str, Any]] = []
 
@@ -244,7 +235,7 @@ def errors(sessions: list[Session], context: InputContext) -> list[dict[str, Any
             if kind is events.ErrorText:
                 continue
             value = item.value  # type: ignore[union-attr]
-            if kind is events.ReturnValue and value >= 0:
+            if kind is events.ReturnValue and value == 0:
                 continue
             if value not in decoded:
                 decoded[value] = decode_value(value, scope)

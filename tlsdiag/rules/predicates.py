@@ -95,7 +95,7 @@ def _as_list(argument: Any) -> list[Any]:
 
 def _numeric_errors(subject: Subject) -> Iterable[events.ReturnValue | events.CodeMention]:
     for item in subject.session.errors:
-        if (type(item) is events.ReturnValue and item.value < 0) or type(item) is events.CodeMention:
+        if (type(item) is events.ReturnValue and item.value != 0) or type(item) is events.CodeMention:
             yield item  # type: ignore[misc]
 
 

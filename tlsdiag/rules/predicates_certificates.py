@@ -14,7 +14,7 @@ from typing import Any
 
 from tlsdiag.analysis import events, summary
 from tlsdiag.analysis.sessions import Session
-from tlsdiag.analysis.summary import _verify_flags  # the flag table summary.verify_flags reads (no public accessor yet)
+from tlsdiag.knowledge import load
 from tlsdiag.rules.predicates import Match, Subject, predicate
 
 #: certificate-dump origins that show the peer's leaf, in order of preference
@@ -28,11 +28,11 @@ def _as_list(argument: Any) -> list[Any]:
 
 def _flag_texts() -> dict[str, str]:
     """The text mbedtls_x509_crt_verify_info prints for each flag, folded, mapped to the flag's name."""
-    return {text.casefold(): name for _, name, text in _verify_flags() if text}
+    return {text.casefold(): name for _, name, text in load().verify_flags if text}
 
 
 def _flag_bits() -> list[tuple[int, str]]:
-    return [(bit, name) for bit, name, _ in _verify_flags()]
+    return [(bit, name) for bit, name, _ in load().verify_flags]
 
 
 def _flags_of(block: events.CertificateText) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tlsdiag.analysis import events, summary
-from tlsdiag.analysis.sessions import FINAL_CALLS
+from tlsdiag.analysis.outcome import FINAL_CALLS
 from tlsdiag.rules.predicates import Match, Subject, _as_list, predicate
 
 #: handshake messages a server sends to a client (milestone names of ``knowledge/tls/steps.toml``)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from tlsdiag.analysis import events, summary
-from tlsdiag.analysis.sessions import FINAL_CALLS
+from tlsdiag.analysis.outcome import FINAL_CALLS
 from tlsdiag.codes import decode_value
 from tlsdiag.model import Interpretation
 from tlsdiag.rules.predicates import Match, Subject, predicate
@@ -62,7 +62,7 @@ def defined_error(subject: Subject, names: Any) -> Match | None:
     hits = [
         item
         for item in subject.session.errors
-        if ((type(item) is events.ReturnValue and item.value < 0) or type(item) is events.CodeMention)
+        if ((type(item) is events.ReturnValue and item.value != 0) or type(item) is events.CodeMention)
         and _defined_names(subject, item.value) & wanted  # type: ignore[union-attr]
     ]
     if not hits:
@@ -103,7 +103,7 @@ def allocation_failed(subject: Subject, expected: Any) -> Match | None:
     evidence: list[events.Event] = []
     facts: dict[str, Any] = {}
     for item in subject.session.errors:
-        if (type(item) is events.ReturnValue and item.value < 0) or type(item) is events.CodeMention:
+        if (type(item) is events.ReturnValue and item.value != 0) or type(item) is events.CodeMention:
             names = sorted(name for name in _defined_names(subject, item.value) if _is_allocation_name(name))
             if names:
                 evidence.append(item)

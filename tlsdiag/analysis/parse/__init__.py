@@ -14,12 +14,23 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tlsdiag.analysis import events
-from tlsdiag.analysis.parse import builders, dispatch, envelopes
+from tlsdiag.analysis.parse import builders, dispatch, envelopes, openworld, wrapped
 
 _MEMO_LIMIT = 65536
 _DUMP_LINE = dispatch.DUMP_LINE.match
 _MISSING = object()
 _CLAIMED = object()  # a record the grammar claimed that yields no event
+
+
+#: context rules that match anywhere in a line: the rest of the line is read by the open-world layer too
+_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "watchdog", "crash", "heap-free"})
+_OPEN_WORLD_EVIDENCE = (events.ReturnValue, events.CodeMention, events.ErrorText, events.VerifyInfo, events.Alert)
+
+
+def _payload(cls: type, fields: dict[str, Any]) -> tuple[type, tuple[Any, ...]]:
+    """An event class and its field values in order, without the envelope (the memoised form)."""
+    defaults = cls._field_defaults  # type: ignore[attr-defined]
+    return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])  # type: ignore[attr-defined]
 
 
 class ParseStats:
@@ -31,6 +42,8 @@ class ParseStats:
         self.dialects: dict[str, int] = {}
         self.grammar_parses = 0
         self.memo_hits = 0
+        self.open_world = 0  # records only the open-world layer understood
+        self.rejoined = 0  # physical lines joined to the line before (wrapped records)
 
 
 class Parser:
@@ -40,14 +53,17 @@ class Parser:
         self.keep_trace = keep_trace
         self.stats = ParseStats()
         self._memo: dict[tuple[bool, str], tuple[type, tuple[Any, ...]] | None] = {}
+        self._open_memo: dict[str, tuple[tuple[type, tuple[Any, ...]], ...]] = {}
         self._parser: Any = None
 
     def events(self, lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
         stats = self.stats
         dialects = stats.dialects
         unrecognized = events.Unrecognized
-        for number, text in lines:
-            stats.lines += 1
+        for number, text, span in wrapped.rejoin(lines, self._complete):
+            stats.lines += span
+            if span > 1:
+                stats.rejoined += span - 1
             claimed = False
             quoted = text if len(text) < 2048 else text[:2048]
             for record in envelopes.split_glued(text):
@@ -59,12 +75,29 @@ class Parser:
                     claimed = True
                     dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
                     continue
+                if type(event) is tuple:
+                    claimed = True
+                    dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
+                    yield from event
+                    continue
                 if type(event) is not unrecognized:
                     claimed = True
                     dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
                 yield event
             if claimed:
-                stats.recognized_lines += 1
+                stats.recognized_lines += span
+
+    def _complete(self, text: str) -> bool:
+        """Whether ``text`` is a whole message that a dialect rule reads (used to tell wrapped lines)."""
+        _, message, debug = envelopes.frame(text, 0, "")
+        if not debug:
+            message = message.strip()
+        key = (debug, message)
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._resolve(debug, message)
+            self._memo[key] = found
+        return found is not None
 
     def _event(self, env: events.Envelope, message: str, debug: bool) -> events.Event | None:
         if debug:
@@ -90,9 +123,32 @@ class Parser:
         else:
             self.stats.memo_hits += 1
         if found is None:
-            return self._trace(env, message) if debug else events.Unrecognized(env)
+            return self._trace(env, message) if debug else self._open_world(env, message)
         cls, values = found
+        if cls is events.Context and values[0] in _WHOLE_LINE_CONTEXT:
+            return self._with_open_world(cls(env, *values), message)
         return cls(env, *values)
+
+    def _with_open_world(self, event: events.Context, message: str) -> Any:
+        """A line a context rule claims whole (Wi-Fi, clock, crash...) may still carry an error value."""
+        found = self._open_world(event.env, message)
+        if type(found) is not tuple:
+            return event
+        extra = tuple(item for item in found if type(item) in _OPEN_WORLD_EVIDENCE)
+        return (event, *extra) if extra else event
+
+    def _open_world(self, env: events.Envelope, message: str) -> Any:
+        """Evidence in a line no rule claims (:mod:`~tlsdiag.analysis.parse.openworld`), or Unrecognized."""
+        found = self._open_memo.get(message, _MISSING)
+        if found is _MISSING:
+            found = tuple(_payload(cls, fields) for cls, fields in openworld.scan(message))
+            if len(self._open_memo) >= _MEMO_LIMIT:
+                self._open_memo.clear()
+            self._open_memo[message] = found
+        if not found:
+            return events.Unrecognized(env)
+        self.stats.open_world += 1
+        return tuple(cls(env, *values) for cls, values in found)
 
     def _resolve(self, debug: bool, message: str) -> tuple[type, tuple[Any, ...]] | None:
         """Which rule applies to a message and what it says (None: no rule, or the rule did not parse)."""
@@ -105,11 +161,10 @@ class Parser:
             self._parser = parser()
         self.stats.grammar_parses += 1
         try:
-            cls, fields = builders.build(rule, self._parser.parse(message, start=rule))
+            cls, fields = builders.build(rule, self._parser.parse(message, start=rule), message)
         except Exception:  # any parse or conversion failure means "no rule applies"
             return None
-        defaults = cls._field_defaults  # type: ignore[attr-defined]
-        return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])  # type: ignore[attr-defined]
+        return _payload(cls, fields)
 
     def _trace(self, env: events.Envelope, message: str) -> Any:
         """A debug message without a rule of its own: level 1 lines are the library's complaints.

@@ -99,11 +99,6 @@ TEXT_ANCHORS: tuple[tuple[str, str], ...] = (
     ("clock", r".*(?:tm_year:\s*\d|date/time is:|Time is not set|system time|1970-01-01|Jan  1 1970|Thu Jan  1 )"),
     ("sntp", r".*\b(?:SNTP|sntp)\b"),
     (
-        "mention",
-        r"(?i:.*?\b(?:error|err|code|returned|returns|returning|failure|failed|fails|getting|got)\b.{0,30}?"
-        r"-?0x[0-9a-f]{2,8}\b)",
-    ),
-    (
         "network",
         r"(?i:.*(?:got ip:|sta ip:|IP_EVENT|WIFI_EVENT|wifi:|WiFi connected|Wi-Fi|DHCP|Connected to (?:AP|WiFi)|"
         r"disconnect(?:ed)?,? reason|Connecting to WiFi|ethernet|Ethernet Link|\bPPP\b))",

@@ -44,6 +44,9 @@ _MBED_TRACE = re.compile(r"\[(?P<level>ERR |WARN|INFO|DBG ) ?\]\[(?P<tag>\w+) *\
 # Where a second record starts inside a line: a debug record with its |level| marker, or an
 # ESP-IDF record (tag without spaces, to keep false splits out of prose).
 _GLUED = re.compile(r"(?<=[^\s\w-])(?=(?:[A-Za-z_][\w-]*\.[ch]:\d{1,5}: \|\d\| |[EWIDV] \(\d+\) [\w-]+: ))")
+# An ESP-IDF record glued to the end of the text before it ("...password:secretE (23848) esp-tls: ..."):
+# printf output without a newline, followed by an ESP_LOG line; only its own shape marks the split.
+_GLUED_ESP = re.compile(r"(?<=[^\sA-Z])(?=[EWIDV] \(\d+\) [\w-]+: )")
 
 #: ESP-IDF's mbedTLS debug bridge logs levels 1/2/3/4 as W/I/D/V
 _BRIDGE_LEVELS = {"W": "1", "I": "2", "D": "3", "V": "4"}
@@ -63,7 +66,9 @@ def split_glued(text: str) -> list[str]:
         if not starts_with_record or text.find(": |", marker + 3) >= 0:
             return [part for part in _GLUED.split(text) if part] or [text]
         return [text]
-    if ") " in text and text.find(" (", 1) > 0 and not (text[:1] in "EWIDV" and text[1:3] == " ("):
+    if ") " in text and text.find(" (", 1) > 0:
+        if text[:1] in "EWIDV" and text[1:3] == " (":
+            return [part for part in _GLUED_ESP.split(text) if part] or [text]
         return [part for part in _GLUED.split(text) if part] or [text]
     return [text]
 
