@@ -73,9 +73,7 @@ def client_hello(server_name: str | None, mfl: int | None) -> bytes:
     return bytes([HANDSHAKE, 3, 1]) + _vector(message, 2)
 
 
-def exchange(
-    host: str, port: int, server_name: str | None, mfl: int | None = None, timeout: float = 10.0
-) -> Handshake:
+def exchange(host: str, port: int, server_name: str | None, mfl: int | None = None, timeout: float = 10.0) -> Handshake:
     """Send one ClientHello and read the server's flight up to ServerHelloDone (or an alert, or the end)."""
     found = Handshake(server_name=server_name, requested_mfl=mfl)
     deadline = time.monotonic() + timeout

@@ -142,8 +142,14 @@ class Matcher:
         knowledge = device.knowledge
         checks = knowledge.checks.get(device.series, ())
         repair = knowledge.lint.get("repair", {})
-        closed, _ = close(device.effective, list(changes), checks, tuple(repair.get("never_enable", ())), None,
-                          repair.get("prefer", ()))  # fmt: skip
+        closed, _ = close(
+            device.effective,
+            list(changes),
+            checks,
+            tuple(repair.get("never_enable", ())),
+            None,
+            repair.get("prefer", ()),
+        )
         own = device.config if device.source == "config" else None
         translator = Translator(own, device.effective, knowledge, device.target, device.release, frozenset([rule]))
         fixes = []
@@ -190,8 +196,10 @@ class Matcher:
         states = device.versions()
         server = [version for version in profile.versions if version in states]
         if not profile.versions:
-            self.report("unknown-profile", {"what": "which protocol versions it accepts",
-                                            "detail": "The report lists no accepted version."})  # fmt: skip
+            self.report(
+                "unknown-profile",
+                {"what": "which protocol versions it accepts", "detail": "The report lists no accepted version."},
+            )
             return None
         certain = [version for version in server if states.get(version) is True]
         maybe = [version for version in server if states.get(version) is None]
@@ -212,8 +220,7 @@ class Matcher:
             {
                 "server_versions": _words(profile.versions),
                 "device_versions": _words(offered) or "no protocol version at all",
-                "wanted_version": _words([version for version in profile.versions if version in states][-1:])
-                or wanted,
+                "wanted_version": _words([version for version in profile.versions if version in states][-1:]) or wanted,
                 "remedy": remedy,
             },
             device.lines([entry["enable"], "MBEDTLS_SSL_PROTO_TLS1_2", "MBEDTLS_SSL_PROTO_TLS1_3"]),
@@ -282,7 +289,8 @@ class Matcher:
             {
                 "server_groups": _words(profile.groups),
                 "device_groups": _words(device_groups) or "none",
-                "tls13_note": " (in TLS 1.3, after a HelloRetryRequest finds no group either)" if version == "TLS1.3"
+                "tls13_note": " (in TLS 1.3, after a HelloRetryRequest finds no group either)"
+                if version == "TLS1.3"
                 else "",
             },
             device.lines([entries[name]["enable"] for name in server if name in entries]),
@@ -299,27 +307,31 @@ class Matcher:
         changes: list[MacroChange] = []
         if leaf.key_type == "RSA":
             entry = data.capabilities()["tls13_rsa"]
-            if device.from_log:
-                state = device.key("rsa-pss")
-            else:
-                state = device.capability(entry)
+            state = device.key("rsa-pss") if device.from_log else device.capability(entry)
             if state is False:
                 problem = "TLS 1.3 signs with RSA-PSS, which the build leaves out"
-                detail = ("In TLS 1.3 an RSA server signs its CertificateVerify with RSA-PSS (rsa_pss_rsae_*); "
-                          "without PKCS#1 v2.1 the device offers no such scheme and the server aborts "
-                          "with a handshake_failure alert (-0x7780).")  # fmt: skip
+                detail = (
+                    "In TLS 1.3 an RSA server signs its CertificateVerify with RSA-PSS (rsa_pss_rsae_*); "
+                    "without PKCS#1 v2.1 the device offers no such scheme and the server aborts "
+                    "with a handshake_failure alert (-0x7780)."
+                )
                 alternative = "an ECDSA P-256 key"
                 macro = device.enable_macro(entry)
                 changes = [MacroChange(macro, "on", "PROBE-SIG-002", "TLS 1.3 RSA-PSS")] if macro else []
         elif leaf.key_type == "EC" and leaf.curve in _TLS13_SIGNATURE_HASH:
             hash_name = _TLS13_SIGNATURE_HASH[leaf.curve]
-            missing = [name for name, state in (("ecdsa", device.key("ecdsa")), (hash_name, device.hash(hash_name)))
-                       if state is False]  # fmt: skip
+            missing = [
+                name
+                for name, state in (("ecdsa", device.key("ecdsa")), (hash_name, device.hash(hash_name)))
+                if state is False
+            ]
             if missing:
                 problem = f"ecdsa_{leaf.curve}_{hash_name} needs {' and '.join(missing)}"
-                detail = (f"TLS 1.3 ties the ECDSA scheme to the key's curve: a {leaf.curve} key signs with "
-                          f"ecdsa_{leaf.curve}_{hash_name}, which the device cannot offer without "
-                          f"{' and '.join(missing)}. The server aborts with a handshake_failure alert (-0x7780).")
+                detail = (
+                    f"TLS 1.3 ties the ECDSA scheme to the key's curve: a {leaf.curve} key signs with "
+                    f"ecdsa_{leaf.curve}_{hash_name}, which the device cannot offer without "
+                    f"{' and '.join(missing)}. The server aborts with a handshake_failure alert (-0x7780)."
+                )
                 alternative = "an RSA key or a P-256 key"
                 changes = self._enable("key" if "ecdsa" in missing else "hash", missing, "PROBE-SIG-002")
         elif leaf.key_type in ("Ed25519", "Ed448"):
@@ -329,8 +341,12 @@ class Matcher:
         if problem:
             self.report(
                 "server-key",
-                {"key": f"{leaf.key_type} {leaf.key_bits or ''}".strip(), "problem": problem, "detail": detail,
-                 "server_alternative": alternative},  # fmt: skip
+                {
+                    "key": f"{leaf.key_type} {leaf.key_bits or ''}".strip(),
+                    "problem": problem,
+                    "detail": detail,
+                    "server_alternative": alternative,
+                },
                 device.lines([change.macro for change in changes]),
                 [f"leaf key: {leaf.key_type} {leaf.key_bits} {leaf.curve or ''}".strip()],
                 changes,
@@ -387,13 +403,21 @@ class Matcher:
         key = certificate.signature_key
         hash_name = certificate.signature_hash
         if key in ("ed25519", "ed448", "dsa", "unknown"):
-            return f"mbedTLS does not verify {certificate.signature_algorithm} signatures", \
-                "MBEDTLS_X509_BADCERT_NOT_TRUSTED", [], "ECDSA or RSA with SHA-256"  # fmt: skip
+            return (
+                f"mbedTLS does not verify {certificate.signature_algorithm} signatures",
+                "MBEDTLS_X509_BADCERT_NOT_TRUSTED",
+                [],
+                "ECDSA or RSA with SHA-256",
+            )
         key_state = device.key(key)
         if key_state is False:
             what = {"rsa": "RSA (PKCS#1 v1.5)", "rsa-pss": "RSASSA-PSS", "ecdsa": "ECDSA"}.get(key, key)
-            return f"the build cannot verify {what} signatures", "MBEDTLS_X509_BADCERT_NOT_TRUSTED", [], \
-                "the key type the device builds"  # fmt: skip
+            return (
+                f"the build cannot verify {what} signatures",
+                "MBEDTLS_X509_BADCERT_NOT_TRUSTED",
+                [],
+                "the key type the device builds",
+            )
         if hash_name is None:
             return None, "", [], ""
         allowed = list(rules["hashes"])
@@ -401,11 +425,19 @@ class Matcher:
         if sha1_with and device.holds(f"defined({sha1_with})"):
             allowed.append("sha1")
         if hash_name not in allowed:
-            return (f"mbedTLS's default verification profile rejects {hash_name.upper()} signatures",
-                    "MBEDTLS_X509_BADCERT_BAD_MD", [], "SHA-256")  # fmt: skip
+            return (
+                f"mbedTLS's default verification profile rejects {hash_name.upper()} signatures",
+                "MBEDTLS_X509_BADCERT_BAD_MD",
+                [],
+                "SHA-256",
+            )
         if device.hash(hash_name) is False:
-            return (f"the build leaves out {hash_name.upper()}, which the signature needs",
-                    "MBEDTLS_X509_BADCERT_NOT_TRUSTED", [hash_name], "SHA-256")  # fmt: skip
+            return (
+                f"the build leaves out {hash_name.upper()}, which the signature needs",
+                "MBEDTLS_X509_BADCERT_NOT_TRUSTED",
+                [hash_name],
+                "SHA-256",
+            )
         return None, "", [], ""
 
     def _key_limits(self, certificate: ServerCertificate, rules: dict[str, Any]) -> None:
@@ -430,12 +462,23 @@ class Matcher:
                     if not allowed
                     else f"the build leaves out the curve of its key, {certificate.curve}"
                 )
-                changes = [MacroChange(entry["enable"], "on", "PROBE-SIG-001", certificate.curve)] if entry and allowed else []
+                changes = (
+                    [MacroChange(entry["enable"], "on", "PROBE-SIG-001", certificate.curve)]
+                    if entry and allowed
+                    else []
+                )
                 self.report(
                     "chain-signature",
-                    {"position": "", "problem": problem, "subject": certificate.subject, "issuer": certificate.issuer,
-                     "signature": certificate.signature_algorithm, "detail": f"{problem[:1].upper()}{problem[1:]}.",
-                     "flag": "MBEDTLS_X509_BADCERT_BAD_KEY", "server_alternative": "a P-256 key"},  # fmt: skip
+                    {
+                        "position": "",
+                        "problem": problem,
+                        "subject": certificate.subject,
+                        "issuer": certificate.issuer,
+                        "signature": certificate.signature_algorithm,
+                        "detail": f"{problem[:1].upper()}{problem[1:]}.",
+                        "flag": "MBEDTLS_X509_BADCERT_BAD_KEY",
+                        "server_alternative": "a P-256 key",
+                    },
                     device.lines([change.macro for change in changes]),
                     [f"{certificate.subject}: EC key on {certificate.curve}"],
                     changes,
@@ -450,8 +493,13 @@ class Matcher:
             return
         self.report(
             "certificate-time",
-            {"subject": certificate.subject, "state": state, "flag": flag,
-             "not_before": f"{certificate.not_before:%Y-%m-%d %H:%M}", "not_after": f"{certificate.not_after:%Y-%m-%d %H:%M}"},  # fmt: skip
+            {
+                "subject": certificate.subject,
+                "state": state,
+                "flag": flag,
+                "not_before": f"{certificate.not_before:%Y-%m-%d %H:%M}",
+                "not_after": f"{certificate.not_after:%Y-%m-%d %H:%M}",
+            },
             (),
             [f"{certificate.subject}: valid {certificate.not_before:%Y-%m-%d} to {certificate.not_after:%Y-%m-%d}"],
         )
@@ -464,7 +512,9 @@ class Matcher:
         honoured = bool(requested) and profile.mfl is True
         limit = requested if honoured and requested else data.capabilities()["records"]["max_record"]
         buffer_lines = device.lines(["MBEDTLS_SSL_IN_CONTENT_LEN", "MBEDTLS_SSL_MAX_CONTENT_LEN"])
-        source = "seen on the wire" if any(h.certificate_message for h in profile.handshakes) else "computed from the chain"
+        source = (
+            "seen on the wire" if any(h.certificate_message for h in profile.handshakes) else "computed from the chain"
+        )
         if message is not None and in_len is not None and message > in_len:
             wanted = min(16384, _round_up(message))
             self.report(
@@ -486,8 +536,12 @@ class Matcher:
             why_limit = f"the server honours max_fragment_length {limit}" if honoured else "the TLS maximum"
             self.report(
                 "handshake-fragmented",
-                {"message": message, "record_limit": limit, "why_limit": why_limit,
-                 "version": device.mbedtls_version or device.series},  # fmt: skip
+                {
+                    "message": message,
+                    "record_limit": limit,
+                    "why_limit": why_limit,
+                    "version": device.mbedtls_version or device.series,
+                },
                 buffer_lines,
                 [f"Certificate message: {message} bytes ({source}); records of at most {limit} bytes"],
             )
@@ -522,8 +576,13 @@ class Matcher:
             reason = "the code never calls mbedtls_ssl_set_hostname()"
         else:
             return
-        actions.append(Fix("code", "Call mbedtls_ssl_set_hostname(&ssl, \"<server name>\") before the handshake.",
-                           "mbedtls_ssl_set_hostname"))  # fmt: skip
+        actions.append(
+            Fix(
+                "code",
+                'Call mbedtls_ssl_set_hostname(&ssl, "<server name>") before the handshake.',
+                "mbedtls_ssl_set_hostname",
+            )
+        )
         behaviour = profile.sni.behaviour
         different = "different certificate" in behaviour
         outcome = (
@@ -534,11 +593,17 @@ class Matcher:
         )
         finding = self.report(
             "sni-required",
-            {"behaviour": behaviour, "behaviour_long": f"answers with {behaviour}", "device_reason": reason,
-             "outcome": outcome},  # fmt: skip
+            {
+                "behaviour": behaviour,
+                "behaviour_long": f"answers with {behaviour}",
+                "device_reason": reason,
+                "outcome": outcome,
+            },
             device.lines([macro]),
-            [f"without SNI: {behaviour}"
-             + (f" ({profile.sni.certificate_without_sni})" if profile.sni.certificate_without_sni else "")],
+            [
+                f"without SNI: {behaviour}"
+                + (f" ({profile.sni.certificate_without_sni})" if profile.sni.certificate_without_sni else "")
+            ],
             changes,
             actions,
         )
@@ -548,7 +613,9 @@ class Matcher:
     def client_auth(self) -> None:
         profile, device = self.profile, self.device
         if profile.client_auth == "optional":
-            self.report("client-certificate-optional", {}, (), ["sends a CertificateRequest; an empty answer is accepted"])
+            self.report(
+                "client-certificate-optional", {}, (), ["sends a CertificateRequest; an empty answer is accepted"]
+            )
         if profile.client_auth != "required":
             return
         has = device.client_certificate
@@ -567,8 +634,14 @@ class Matcher:
             (),
             ["requires a client certificate (a handshake without one is refused)"],
             (),
-            [Fix("code", "Load the device's certificate and key and call mbedtls_ssl_conf_own_cert() "
-                 "(esp-tls: clientcert_buf / clientkey_buf).", "mbedtls_ssl_conf_own_cert")],  # fmt: skip
+            [
+                Fix(
+                    "code",
+                    "Load the device's certificate and key and call mbedtls_ssl_conf_own_cert() "
+                    "(esp-tls: clientcert_buf / clientkey_buf).",
+                    "mbedtls_ssl_conf_own_cert",
+                )
+            ],
             severity=severity,
         )
 
@@ -581,8 +654,13 @@ class Matcher:
             self.report("trust-unchecked", {"needed": top.issuer}, (), [f"chain ends at {top.subject}"])
             return
         trust = self.trust
-        facts = {"ca_name": self.ca_name, "needed": trust.needed, "top": trust.top, "ca_count": trust.ca_count,
-                 "root": trust.root}  # fmt: skip
+        facts = {
+            "ca_name": self.ca_name,
+            "needed": trust.needed,
+            "top": trust.top,
+            "ca_count": trust.ca_count,
+            "root": trust.root,
+        }
         if trust.trusted:
             self.report("trusted", facts, (), [f"chain ends at {trust.top}"])
             return

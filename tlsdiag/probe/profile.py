@@ -156,7 +156,9 @@ class ServerProfile:
             "port": self.port,
             "server_name": self.server_name,
             "versions": list(self.versions),
-            "ciphersuites": {version: [f"0x{value:04x}" for value in values] for version, values in self.suites.items()},
+            "ciphersuites": {
+                version: [f"0x{value:04x}" for value in values] for version, values in self.suites.items()
+            },
             "groups": list(self.groups) if self.groups is not None else None,
             "certificates": [certificate.to_json() for certificate in self.certificates],
             "certificate_message_bytes": self.certificate_message_bytes,

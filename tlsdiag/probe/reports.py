@@ -20,7 +20,6 @@ from tlsdiag.probe.profile import (
     ServerCertificate,
     ServerProfile,
     SniBehaviour,
-    certificate_from_der,
     certificates_from_pem,
 )
 
@@ -77,7 +76,9 @@ def from_sslyze(document: dict[str, Any], origin: str = "scan", source: str = "s
         outcome = _completed(scans.get(key))
         if outcome is None:
             continue
-        accepted = [_suite_value(entry.get("cipher_suite") or {}) for entry in outcome.get("accepted_cipher_suites") or ()]
+        accepted = [
+            _suite_value(entry.get("cipher_suite") or {}) for entry in outcome.get("accepted_cipher_suites") or ()
+        ]
         values = [value for value in accepted if value is not None]
         if outcome.get("is_tls_version_supported") and values:
             profile.versions.append(version)
@@ -100,7 +101,9 @@ def from_sslyze(document: dict[str, Any], origin: str = "scan", source: str = "s
     resumption = _completed(scans.get("session_resumption"))
     if resumption is not None:
         ticket = resumption.get("tls_ticket_resumption_result")
-        profile.session_tickets = None if ticket is None else ticket == "SUCCEEDED"
+        profile.session_tickets = (
+            None if ticket is None else str(ticket).endswith("SUPPORTED") and "NOT" not in str(ticket)
+        )
     _own_observations(document.get("tlsdiag"), profile)
     if not profile.versions:
         profile.notes.append("the report lists no accepted protocol version")
@@ -192,7 +195,11 @@ def from_testssl(document: Any, origin: str = "report") -> ServerProfile:
     curves = by_id.get("PFS_ECDHE_curves") or by_id.get("FS_ECDHE_curves")
     if curves is not None:
         profile.groups = [_TESTSSL_GROUPS.get(name, name) for name in curves.split()]
-    pems = [entry for entry in entries if re.fullmatch(r"cert(?: <#\d+>)?|intermediate_cert(?: <#\d+>)?", str(entry.get("id")))]
+    pems = [
+        entry
+        for entry in entries
+        if re.fullmatch(r"cert(?: <#\d+>)?|intermediate_cert(?: <#\d+>)?", str(entry.get("id")))
+    ]
     leaf = [entry for entry in pems if str(entry.get("id")).startswith("cert")]
     chain = [entry for entry in pems if str(entry.get("id")).startswith("intermediate_cert")]
     for entry in [*leaf[:1], *chain]:
@@ -218,7 +225,9 @@ def from_testssl(document: Any, origin: str = "report") -> ServerProfile:
             profile.sni = SniBehaviour(True, "a different certificate", f"CN={without_sni}")
         else:
             profile.sni = SniBehaviour(False, "the same certificate")
-    profile.notes.append("testssl.sh does not record record sizes: the Certificate message size is computed from the chain")
+    profile.notes.append(
+        "testssl.sh does not record record sizes: the Certificate message size is computed from the chain"
+    )
     return profile
 
 
@@ -238,4 +247,3 @@ def _testssl_entries(document: Any) -> list[dict[str, Any]]:
             elif key in ("ip", "port"):
                 continue
     return found
-

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import socket
 import ssl
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -88,9 +89,11 @@ def sni_behaviour(host: str, port: int, server_name: str, timeout: float = CONNE
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         try:
-            with socket.create_connection((host, port), timeout=timeout) as raw:
-                with context.wrap_socket(raw, server_hostname=name) as wrapped:
-                    return wrapped.getpeercert(binary_form=True), None
+            with (
+                socket.create_connection((host, port), timeout=timeout) as raw,
+                context.wrap_socket(raw, server_hostname=name) as wrapped,
+            ):
+                return wrapped.getpeercert(binary_form=True), None
         except ssl.SSLError as error:
             return None, (error.reason or str(error)).lower().replace("_", " ")
         except OSError as error:
@@ -119,10 +122,13 @@ def scan(
     """Scan ``host:port``; returns the profile and the report document (sslyze's, with ours added)."""
     say = progress or (lambda _message: None)
     try:
-        import sslyze
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its trust store warns about certificates cryptography dislikes
+            import sslyze
     except ImportError:
         raise ScanUnavailable(
-            "scanning a server needs sslyze: pip install 'tlsdiag[probe]' (or read a saved report with --server-profile)"
+            "scanning a server needs sslyze: pip install 'tlsdiag[probe]' "
+            "(or read a saved report with --server-profile)"
         ) from None
     say(f"connecting to {host}:{port}")
     address = reach(host, port)
@@ -149,7 +155,9 @@ def scan(
     scanner = sslyze.Scanner(per_server_concurrent_connections_limit=2)
     say("scanning versions, ciphersuites, groups and the certificate chain (sslyze)")
     scanner.queue_scans([request])
-    results = list(scanner.get_results())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = list(scanner.get_results())
     document = sslyze.SslyzeOutputAsJson(
         server_scan_results=[sslyze.ServerScanResultAsJson.model_validate(result) for result in results],
         invalid_server_strings=[],
