@@ -166,8 +166,12 @@ def test_system_client_confirms_the_verdict(tools, pair):
     if pair.code and "with-certificate" in pair.code:
         options |= {"crt_file": str(PKI / "client.crt"), "key_file": str(PKI / "client.key")}
     with running(SERVERS[pair.server], tools.openssl) as port:
-        arguments = [f"{key}={value}" for key, value in {"server_addr": "127.0.0.1", "server_port": port, **options}.items()]
-        result = subprocess.run([str(tools.client), *arguments], capture_output=True, text=True, timeout=60, check=False)
+        arguments = [
+            f"{key}={value}" for key, value in {"server_addr": "127.0.0.1", "server_port": port, **options}.items()
+        ]
+        result = subprocess.run(
+            [str(tools.client), *arguments], capture_output=True, text=True, timeout=60, check=False
+        )
     output = result.stdout + result.stderr
     if pair.verdict == "connects":
         assert result.returncode == 0, output[-2000:]
