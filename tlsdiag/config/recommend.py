@@ -252,7 +252,7 @@ def platform_release(
         )
         return newest, newest.series
     try:
-        release, note = knowledge.esp_idfplatform_release(version)
+        release, note = knowledge.esp_idf_release(version)
     except VersionError as error:
         raise InputError(str(error)) from None
     if note:
