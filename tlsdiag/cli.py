@@ -176,6 +176,78 @@ def capture(
     )
 
 
+CodeOption = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option("--code", metavar="FILE", help="Source code to check too (RNG, authmode, role); repeatable."),
+]
+
+
+@app.command()
+def probe(
+    target: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(metavar="HOST[:PORT]", help="The server to scan (port 443 by default)."),
+    ] = None,
+    config: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--config", metavar="FILE", help="The device's config.h, mbedtls_config.h, sdkconfig or prj.conf."
+        ),
+    ] = None,
+    log: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--log", metavar="LOG", help="A log of the device's handshake (its ClientHello)."),
+    ] = None,
+    device: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--device", metavar="PRESET", help="A named build: mbedtls-3.6, esp-idf-5.5, arduino-esp32-3.0 ..."
+        ),
+    ] = None,
+    server_profile: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--server-profile", metavar="FILE", help="A saved sslyze --json_out or testssl.sh --jsonfile."),
+    ] = None,
+    server_name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--server-name", metavar="NAME", help="The name the device sends as SNI (default: HOST)."),
+    ] = None,
+    ca: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--ca", metavar="FILE", help="The device's CA file or PEM bundle: does the chain lead to it?"),
+    ] = None,
+    save_scan: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--save-scan", metavar="FILE", help="Keep the scan as JSON, to check it again offline."),
+    ] = None,
+    code: CodeOption = None,
+    format: FormatOption = None,
+    mbedtls_version: VersionOption = None,
+    esp_idf_version: EspIdfVersionOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+) -> int:
+    """Hold a server's real TLS profile against a device's build: will it connect, and what blocks it."""
+    from tlsdiag import commands as actions
+
+    return actions.probe(
+        target,
+        config,
+        log,
+        device,
+        server_profile,
+        server_name,
+        ca,
+        save_scan,
+        format or Format.text,
+        mbedtls_version,
+        esp_idf_version,
+        code or [],
+        output,
+        no_color,
+    )
+
+
 config_app = typer.Typer(
     name="config",
     help="Read, lint and repair mbedTLS, ESP-IDF and Zephyr TLS configurations.",
@@ -183,10 +255,6 @@ config_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(config_app, name="config")
-CodeOption = Annotated[
-    Optional[list[str]],  # noqa: UP045
-    typer.Option("--code", metavar="FILE", help="Source code to check too (RNG, authmode, role); repeatable."),
-]
 UserConfigOption = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option("--user-config", metavar="FILE", help="A MBEDTLS_USER_CONFIG_FILE applied after the configuration."),

@@ -208,3 +208,31 @@ def config_recommend(
     )
     emit(lambda color: render_recommend(result, fmt, color), output, no_color)
     return EXIT_FAILURE_FOUND if result.failed else EXIT_OK
+
+
+def probe(
+    target: str | None,
+    config: str | None = None,
+    log: str | None = None,
+    device: str | None = None,
+    server_profile: str | None = None,
+    server_name: str | None = None,
+    ca: str | None = None,
+    save_scan: str | None = None,
+    fmt: Format = Format.text,
+    mbedtls_version: str | None = None,
+    esp_idf_version: str | None = None,
+    code: Sequence[str] = (),
+    output: str | os.PathLike[str] | None = None,
+    no_color: bool = False,
+) -> int:
+    """Hold a server's TLS profile against a device's build; exit 0 connects, 1 fails, 2 not scanned or bad input."""
+    from tlsdiag.probe.session import run_probe
+
+    profile, built, verdict = run_probe(
+        target, config, log, device, server_profile, server_name, ca, save_scan, mbedtls_version, esp_idf_version, code
+    )
+    from tlsdiag.report.probe import render_probe
+
+    emit(lambda color: render_probe(profile, built, verdict, fmt, color), output, no_color)
+    return EXIT_FAILURE_FOUND if verdict.verdict == "fails" else EXIT_OK

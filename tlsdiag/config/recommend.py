@@ -108,10 +108,10 @@ def recommend(
                 raise InputError(str(error)) from None
         log_findings = diagnose(analysis)
     stack = analysis.context.stack if analysis is not None else "unknown"
-    target = target or (target_for_kind(config.kind) if config else _target_for_stack(stack))
-    release, esp_idf = _release(target, config, esp_idf_version, analysis, knowledge, notes)
+    target = target or (target_for_kind(config.kind) if config else target_for_stack(stack))
+    release, esp_idf = platform_release(target, config, esp_idf_version, analysis, knowledge, notes)
     series = _series(config, mbedtls_version, analysis, release, knowledge)
-    baseline = config or _baseline(target, series, release, knowledge)
+    baseline = config or platform_defaults(target, series, release, knowledge)
     suites = None
     if server_suites is not None:
         suites = read_server_suites(server_suites, suites_of(knowledge.ciphersuites, series))
@@ -222,11 +222,11 @@ def _bundled(esp_idf_version: str | None, knowledge: ConfigKnowledge) -> str | N
         raise InputError(str(error)) from None
 
 
-def _target_for_stack(stack: str) -> str:
+def target_for_stack(stack: str) -> str:
     return {"esp-idf": "sdkconfig", "arduino-esp32": "sdkconfig", "zephyr": "prj.conf"}.get(stack, "config.h")
 
 
-def _release(
+def platform_release(
     target: str,
     config: Config | None,
     requested: str | None,
@@ -281,7 +281,7 @@ def _series(
     return "3.6"
 
 
-def _baseline(target: str, series: str, release: EspIdfRelease | None, knowledge: ConfigKnowledge) -> Config:
+def platform_defaults(target: str, series: str, release: EspIdfRelease | None, knowledge: ConfigKnowledge) -> Config:
     """The configuration a build has when the user gave none: the platform's defaults."""
     if target == "sdkconfig" and release is not None:
         resolution = Resolution(release, {})
