@@ -136,8 +136,13 @@ def resolve_codes(sessions: Iterable[Session], scope: Scope) -> None:
         session.conclude(final_error(session, test))
 
 
-def verdict(session: Session | None, any_tls: bool, explained: bool) -> str:
-    """One of :data:`VERDICTS` for a log whose primary attempt is ``session``."""
-    if session is not None and session.failed:
+def verdict(sessions: list[Session], primary: Session | None, findings: Iterable[Any]) -> str:
+    """One of :data:`VERDICTS` for a log with ``sessions`` whose primary attempt is ``primary``.
+
+    ``findings`` are the rules' findings on it: one that is a failure and explains it makes the
+    failure explained; a finding that only restates the code's meaning does not.
+    """
+    if primary is not None and primary.failed:
+        explained = any(item.severity == "failure" and item.explains for item in findings)
         return "failed-explained" if explained else "failed-unexplained"
-    return "ok" if any_tls else "no-tls"
+    return "ok" if sessions else "no-tls"

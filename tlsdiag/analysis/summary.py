@@ -12,6 +12,7 @@ from tlsdiag.analysis.context import InputContext
 from tlsdiag.analysis.sessions import Session
 from tlsdiag.codes import Scope, decode_value
 from tlsdiag.knowledge import Knowledge, load
+from tlsdiag.model import hex_of
 from tlsdiag.paths import knowledge_path
 from tlsdiag.versions import VersionSelection
 
@@ -230,6 +231,7 @@ def errors(sessions: list[Session], context: InputContext) -> list[dict[str, Any
     decoded: dict[int, Any] = {}
     found = []
     for session in sessions:
+        final = session.final_error
         for item in session.errors:
             kind = type(item)
             if kind is events.ErrorText:
@@ -248,7 +250,14 @@ def errors(sessions: list[Session], context: InputContext) -> list[dict[str, Any
                 "kind": decoded[value].kind,
                 "interpretations": [interp.to_json() for interp in decoded[value].interpretations],
             }
+            readings = getattr(item, "readings", ())
+            if len(readings) > 1:
+                entry["readings"] = [
+                    {"value": reading.value, "hex": hex_of(reading.value), "how": reading.how} for reading in readings
+                ]
             if kind is events.CodeMention:
                 entry["mentioned"] = True
+            if item is final:
+                entry["final"] = True
             found.append(entry)
     return found

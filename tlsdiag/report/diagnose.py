@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tlsdiag.analysis import summary
+from tlsdiag.analysis.outcome import verdict
 from tlsdiag.analysis.pipeline import Analysis
 from tlsdiag.report import Format, envelope, render_report
 
@@ -39,7 +40,10 @@ def diagnose_document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict[
                 "last_line": session.last_line,
             }
         )
+    failed = [item for item in analysis.sessions if item.failed]
     return envelope(
+        verdict=verdict(analysis.sessions, session, findings),
+        attempts={"seen": len(analysis.sessions) + analysis.builder.dropped_sessions, "failed": len(failed)},
         input={
             "name": analysis.name,
             "lines": analysis.lines,

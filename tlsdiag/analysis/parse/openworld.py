@@ -335,7 +335,11 @@ def scan(message: str) -> tuple[Payload, ...]:
     knowledge = load()
     found: list[Payload] = []
     strerrors = find_strerror(message) if " - " in message or "-" in message or "UNKNOWN" in message.upper() else []
-    found.extend(_code_events(message, strerrors, knowledge))
+    values: set[int] = set()
+    for payload in _code_events(message, strerrors, knowledge):
+        if payload[1]["value"] not in values:  # a name and its number on one line are one value
+            values.add(payload[1]["value"])
+            found.append(payload)
     for name in find_verify_texts(message):
         found.append((events.VerifyInfo, {"flag": name, "flags_value": None}))
     alert = _ALERT_NUMBER.search(message)
