@@ -34,6 +34,9 @@ class Pki(NamedTuple):
     client_key: Path
     client: Path  # client certificate issued by client_ca
     other_key: Path  # a key that belongs to no certificate
+    server_chain: Path  # the server leaf (server_key) and five intermediate CAs up to ca: more than 4 KiB of DER
+    server_intermediates: Path  # the same five intermediate CAs alone (openssl s_server -cert_chain)
+    client_chain: Path  # a client leaf (client_key) and two intermediate CAs under client_ca: more than 2 KiB
 
 
 def generate(directory: Path) -> Pki:
@@ -57,7 +60,10 @@ def generate(directory: Path) -> Pki:
         path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return path
 
-    def authority(common_name: str) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    def authority(
+        common_name: str, issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None = None
+    ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+        """A root CA, or an intermediate one when ``issuer`` is given."""
         private, _ = key(common_name.lower().replace(" ", "-"))
         name = x509.Name(
             [
@@ -65,10 +71,11 @@ def generate(directory: Path) -> Pki:
                 x509.NameAttribute(NameOID.COMMON_NAME, common_name),
             ]
         )
+        issuer_name, signing_key = (issuer[0].subject, issuer[1]) if issuer else (name, private)
         certificate = (
             x509.CertificateBuilder()
             .subject_name(name)
-            .issuer_name(name)
+            .issuer_name(issuer_name)
             .public_key(private.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - 2 * 365 * day)
@@ -77,9 +84,15 @@ def generate(directory: Path) -> Pki:
             .add_extension(
                 x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
             )  # keyCertSign, cRLSign
-            .sign(private, hashes.SHA256())
+            .sign(signing_key, hashes.SHA256())
         )
         return certificate, private
+
+    def bundle(name: str, certificates: list[x509.Certificate]) -> Path:
+        """A chain file as servers and devices load it: the leaf first, then each issuer."""
+        path = directory / f"{name}.crt"
+        path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates))
+        return path
 
     def leaf(
         issuer: tuple[x509.Certificate, rsa.RSAPrivateKey],
@@ -119,6 +132,15 @@ def generate(directory: Path) -> Pki:
     local = [x509.DNSName(SERVER_NAME), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     server_auth = ExtendedKeyUsageOID.SERVER_AUTH
     valid = (now - day, now + 365 * day)
+    intermediates = [ca]
+    for level in range(1, 6):
+        intermediates.append(authority(f"tlsdiag Intermediate CA {level}", intermediates[-1]))
+    chained_leaf = leaf(intermediates[-1], server_private, SERVER_NAME, local, server_auth, *valid)
+    client_intermediates = [client_ca, authority("tlsdiag Device Fleet CA", client_ca)]
+    client_intermediates.append(authority("tlsdiag Device Issuing CA", client_intermediates[-1]))
+    chained_client = leaf(
+        client_intermediates[-1], client_private, "device-0002", [], ExtendedKeyUsageOID.CLIENT_AUTH, *valid
+    )
     return Pki(
         ca=write("ca", ca[0]),
         rogue_ca=write("rogue-ca", rogue[0]),
@@ -140,4 +162,7 @@ def generate(directory: Path) -> Pki:
             leaf(client_ca, client_private, "device-0001", [], ExtendedKeyUsageOID.CLIENT_AUTH, *valid),
         ),
         other_key=other_key,
+        server_chain=bundle("server-chain", [chained_leaf, *(c for c, _ in reversed(intermediates[1:]))]),
+        server_intermediates=bundle("server-intermediates", [c for c, _ in reversed(intermediates[1:])]),
+        client_chain=bundle("client-chain", [chained_client, *(c for c, _ in reversed(client_intermediates[1:]))]),
     )
