@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tlsdiag.analysis.parse.printf import words  # noqa: E402
+from tlsdiag.analysis.parse.printf import words
 
 Row = dict[str, str]
 ReadRows = Callable[[Path], Iterator[Row]]
@@ -80,14 +80,17 @@ def _kind(row: Row) -> str | None:
     return _KIND_OF_MACRO.get(macro)
 
 
-def _helper_levels(rows: list[Row], series_of: dict[str, str]) -> dict[tuple[str, str], set[int]]:
-    """(series, helper function) -> the levels its callers pass."""
-    levels: dict[tuple[str, str], set[int]] = {}
+def _helper_callers(rows: list[Row], series_of: dict[str, str]) -> dict[tuple[str, str], list[Row]]:
+    """(series, helper function) -> the call sites of the macros that run it.
+
+    A helper prints with its caller's level and ``__FILE__``: its lines carry the caller's file name.
+    """
+    callers: dict[tuple[str, str], list[Row]] = {}
     for helper, macros in _HELPER_CALLERS.items():
         for row in rows:
             if row["macro"] in macros and row["level"].isdigit():
-                levels.setdefault((series_of[row["version"]], helper), set()).add(int(row["level"]))
-    return levels
+                callers.setdefault((series_of[row["version"]], helper), []).append(row)
+    return callers
 
 
 class _Group:
@@ -160,7 +163,7 @@ def debug_messages(reference: Path, read_tsv: ReadRows, series_of: dict[str, str
     rows = list(read_tsv(reference / "debug-messages.tsv"))
     present = {series_of[row["version"]] for row in rows}
     order = [series for series in dict.fromkeys(series_of.values()) if series in present]
-    helper_levels = _helper_levels(rows, series_of)
+    helper_callers = _helper_callers(rows, series_of)
     groups: dict[tuple[str, ...], _Group] = {}
     layouts: dict[str, _Group] = {}
     for row in rows:
@@ -185,8 +188,9 @@ def debug_messages(reference: Path, read_tsv: ReadRows, series_of: dict[str, str
         )
         if row["level"].isdigit():
             group.levels.add(int(row["level"]))
-        else:
-            group.levels.update(helper_levels.get((series, row["function"]), set()))
+        for caller in helper_callers.get((series, row["function"]), []) if not row["level"].isdigit() else []:
+            group.levels.add(int(caller["level"]))
+            group.sites.setdefault((caller["file"], caller["function"]), set()).add(series)
     named = _assign_ids(groups, _mbedtls_id)
     for kind, layout in layouts.items():
         layout.levels = {level for group in groups.values() if group.kind == kind for level in group.levels}

@@ -21,12 +21,12 @@ from typing import Literal
 
 ConversionKind = Literal["int", "hex", "str", "ptr", "char"]
 
-# %[flags][width][.precision][{MACRO}][length]letter, or %{PRIxNN} (the reference keeps an unexpanded
+# %[flags][width|*][.precision|.*][{MACRO}][length]letter, or %{PRIxNN} (the reference keeps an unexpanded
 # inttypes macro as {NAME}), or a literal %%.
 _CONVERSION = re.compile(
     r"%%"
-    r"|%[-+ #0]*\d*(?:\.\d+)?(?:\{\w+\})?(?:hh|h|ll|l|z|j|t)?[diouxXcsp]"
-    r"|%[-+ #0]*\d*\{PRI\w+\}"
+    r"|%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:\{\w+\})?(?:hh|h|ll|l|z|j|t)?[diouxXcsp]"
+    r"|%[-+ #0]*(?:\d+|\*)?\{PRI\w+\}"
 )
 _LETTER_KINDS: dict[str, ConversionKind] = {
     "d": "int",
