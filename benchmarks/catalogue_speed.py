@@ -34,7 +34,7 @@ def corpus_records() -> list[tuple[str, str]]:
     records = []
     for path in sorted((ROOT / "tests" / "fixtures" / "corpus").glob("*/*.log")):
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            env, message, debug = envelopes.frame(line, number, line)
+            _env, message, debug = envelopes.frame(line, number, line)
             if debug and message.strip() and not dispatch.DUMP_LINE.match(message) and not message.startswith(" "):
                 records.append((message, line))
     return records
