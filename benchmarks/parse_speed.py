@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lines per second of the whole parse, next to a bare regex pass, and peak memory by input size.
 
-The input is a large level-4 log made by concatenating the real corpus logs (``../shared/corpus``)
+The input is a large level-4 log made by concatenating the real corpus logs (``tests/fixtures/corpus``)
 until it reaches the requested size. In the same run it measures:
 
 * a bare Python pass that reads the file and only splits each line into envelope fields with one
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"  # a byte-for-byte copy of the shared corpus
 
 ENVELOPE = re.compile(
     r"(?:[^\s:]*[/\\])?([\w.-]+\.[ch]):(\d+): (?:\|(\d)\| )?(?:(0x[0-9a-fA-F]+): )?(.*)"

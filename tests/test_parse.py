@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 from tlsdiag.analysis import events
 from tlsdiag.analysis.parse import Parser
 
 LOGS = FIXTURES / "logs"
-CORPUS = FIXTURES.parent.parent.parent / "shared" / "corpus"
+CORPUS = FIXTURES / "corpus"
 
 
 def parse_file(path):
@@ -232,3 +234,162 @@ def test_every_error_code_printed_in_the_corpus_is_captured():
                     if value and (number, value) not in captured:
                         missing.append(f"{path.parent.name}/{path.name}:{number}: {text.strip()[:100]}")
     assert not missing, "\n".join(missing[:20])
+
+
+# --- dispatch: derived from the grammar, every branch reachable ------------------------------------------------
+
+
+def _sample(pattern: str, rng) -> str:
+    """A random text the regular expression accepts (for the subset of syntax the grammars use)."""
+    from re import _constants as sre
+    from re import _parser as sre_parse
+
+    alphabet = "abcXYZ019 :-_.,'()=[]!/"
+    categories = {
+        sre.CATEGORY_DIGIT: "0123456789",
+        sre.CATEGORY_SPACE: " ",
+        sre.CATEGORY_WORD: "abcXYZ019_",
+        sre.CATEGORY_NOT_SPACE: "abcXYZ019:-_.,()",
+        sre.CATEGORY_NOT_DIGIT: "abc :-",
+        sre.CATEGORY_NOT_WORD: " :-.,",
+    }
+
+    def one_of(items) -> str:
+        negate = bool(items) and items[0][0] is sre.NEGATE
+        chosen: list[str] = []
+        for op, value in items:
+            if op is sre.LITERAL:
+                chosen.append(chr(value))
+            elif op is sre.RANGE:
+                chosen.extend(chr(code) for code in range(value[0], value[1] + 1))
+            elif op is sre.CATEGORY:
+                chosen.extend(categories[value])
+        pool = [char for char in alphabet if char not in chosen] if negate else chosen
+        return rng.choice(pool)
+
+    def generate(parsed) -> str:
+        out = []
+        for op, value in parsed:
+            if op is sre.LITERAL:
+                out.append(chr(value))
+            elif op is sre.NOT_LITERAL:
+                out.append(rng.choice([char for char in alphabet if char != chr(value)]))
+            elif op is sre.ANY:
+                out.append(rng.choice(alphabet))
+            elif op is sre.IN:
+                out.append(one_of(value))
+            elif op is sre.BRANCH:
+                out.append(generate(rng.choice(value[1])))
+            elif op is sre.SUBPATTERN:
+                out.append(generate(value[3]))
+            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+                low, high, item = value
+                out.extend(generate(item) for _ in range(rng.randint(low, min(high, low + 3))))
+            # AT (\b, $) and look-arounds add no text: a sample that breaks them is simply rejected
+        return "".join(out)
+
+    return generate(sre_parse.parse(pattern))
+
+
+def _lexable(sequence, patterns) -> bool:
+    """Lark expands ``(SP "-"? SP? REST)?`` into sequences such as SP SP REST; two touching tokens of one
+    greedy ``x+`` terminal can never be lexed apart, so such a sequence is not a branch anyone can print."""
+    return not any(first == second and patterns[first].endswith("+") for first, second in itertools.pairwise(sequence))
+
+
+def test_dispatch_covers_exactly_the_grammar_start_rules():
+    from tlsdiag.analysis.parse import dispatch
+    from tlsdiag.analysis.parse.grammar import parser
+
+    grammar = parser()
+    defined = {rule.origin.name for rule in grammar.rules}
+    declared = set(dispatch.DEBUG_RULES) | set(dispatch.TEXT_RULES)
+    assert declared <= defined
+    assert set(grammar.options.start) == declared
+    imported = set()
+    for line in (ROOT / "grammars" / "messages.lark").read_text().splitlines():
+        if line.startswith("%import"):
+            imported |= {name.strip() for name in line.split("(", 1)[1].rstrip(")").split(",")}
+    assert imported - declared == {"trace"}  # the catch-all for plain trace is never dispatched
+
+
+def test_every_alternative_of_every_start_rule_is_reachable_through_dispatch():
+    """For each rule and each alternative Lark expanded it into, some text reaches it through dispatch and parses
+    as exactly that alternative (token for token)."""
+    import random
+
+    from lark import Lark
+    from lark.exceptions import LarkError
+
+    from tlsdiag.analysis.parse import dispatch
+    from tlsdiag.analysis.parse.grammar import parser
+
+    grammar = parser()
+    exact = Lark.open(
+        str(ROOT / "grammars" / "messages.lark"),
+        start=list(grammar.options.start),
+        parser="lalr",
+        lexer="contextual",
+        keep_all_tokens=True,
+        maybe_placeholders=False,
+    )
+    patterns = {terminal.name: terminal.pattern.to_regexp() for terminal in grammar.terminals}
+    rng = random.Random(11)
+    unreached = []
+    for rule in dispatch.start_rules():
+        routes = []
+        if rule in dispatch.DEBUG_RULES:
+            routes.append(lambda text: (text, dispatch.debug_rule(text)))
+        if rule in dispatch.TEXT_RULES:
+            routes.append(lambda text: (text.strip(), dispatch.text_rule(text.strip())))
+        for sequence in dispatch.alternatives(grammar, rule):
+            if not _lexable(sequence, patterns):
+                continue
+            reached = False
+            for _ in range(400):
+                text = "".join(_sample(patterns[name], rng) for name in sequence)
+                for route in routes:
+                    message, chosen = route(text)
+                    if chosen != rule:
+                        continue
+                    try:  # the expression accepts a little more than the lexer: such a text is simply not parsed
+                        parser().parse(message, start=rule)
+                        tree = exact.parse(message, start=rule)
+                    except LarkError:
+                        continue
+                    if tuple(token.type for token in tree.scan_values(lambda _: True)) == sequence:
+                        reached = True
+                        break
+                if reached:
+                    break
+            if not reached:
+                unreached.append(f"{rule}: {' '.join(sequence)}")
+    assert not unreached, "\n".join(unreached)
+
+
+@pytest.mark.parametrize(
+    ("message", "rule"),
+    [
+        ("Task watchdog got triggered. The following tasks did not reset the watchdog in time:", "watchdog"),
+        ("Watchdog reset, rebooting", "watchdog"),  # unreachable while the anchors were copied by hand
+        ("ENET: link up, 100 Mbps full duplex", "network"),
+        ("modem: PDP context activated", "network"),
+        ('AT+CIPSTART=0,"SSL","example.com",443', "network"),
+        ("mbedtls_ssl_handshake returned -0x7500", "returned"),
+    ],
+)
+def test_text_dispatch_reaches_grammar_branches(message, rule):
+    from tlsdiag.analysis.parse import dispatch
+    from tlsdiag.analysis.parse.grammar import parser
+
+    assert dispatch.text_rule(message) == rule
+    parser().parse(message, start=rule)
+
+
+def test_prose_with_a_hex_number_is_no_rule_of_its_own():
+    """A boot log's addresses are no error value: no rule claims the line, and the open-world layer finds nothing."""
+    from tlsdiag.analysis.parse import dispatch, openworld
+
+    line = "esp_image: segment 0: paddr=0x00010020 vaddr=0x3f400020"
+    assert dispatch.text_rule(line) is None
+    assert openworld.scan(line) == ()

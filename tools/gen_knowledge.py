@@ -20,6 +20,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import message_catalogues
+
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference"
@@ -483,6 +485,14 @@ def esp_idf_kconfig(reference: Path) -> dict[str, object]:
     return {"tags": tags, "symbol": symbols, "directive": records, "rename": renames}
 
 
+def debug_messages(reference: Path) -> dict[str, object]:
+    return message_catalogues.debug_messages(reference, read_tsv, MBEDTLS_SERIES)
+
+
+def esp_tls_messages(reference: Path) -> dict[str, object]:
+    return message_catalogues.esp_tls_messages(reference, read_tsv, esp_idf_series)
+
+
 TABLES = {
     "errors/mbedtls.json": mbedtls_errors,
     "errors/psa.json": psa_errors,
@@ -498,6 +508,8 @@ TABLES = {
     "config/mbedtls-options.json": mbedtls_config_options,
     "config/mbedtls-checks.json": mbedtls_config_checks,
     "platforms/esp-idf-kconfig.json": esp_idf_kconfig,
+    "debug/messages.json": debug_messages,
+    "platforms/esp-tls-messages.json": esp_tls_messages,
 }
 
 

@@ -1,108 +1,96 @@
-"""Which message grammar rule a message needs, decided by a cheap anchor match.
+"""Which message grammar rule a message needs, decided by one regular expression derived from the grammar.
 
-The anchors are the literal beginnings of the grammar rules (``=> ``, ``client state:``,
-``dumping '``, ``got an alert message``...). One combined regular expression finds the rule in a
-single pass, so the LALR parser only ever runs the one rule that can match; a message with no
-anchor is plain trace (mbedTLS) or an unrecognised line (anything else).
+Every start rule of ``grammars/messages.lark`` is, once Lark has expanded its optional parts, a
+set of alternatives, each a plain sequence of terminals (no ``%ignore``: tokens touch). Putting
+the terminals' own regular expressions end to end gives, per alternative, an expression that
+accepts what the alternative can parse; the alternatives of a rule share their leading terminals
+in a trie, and the rules are tried in the priority order below, inside one compiled expression.
+One ``fullmatch`` therefore names the single rule the LALR parser will run, and the dispatcher
+cannot drift from the grammar: a branch added to a rule is reachable the moment it is written.
+
+The order is the one thing declared here: where two rules accept the same text (``console_bang``
+also reads ``! ssl_handshake returned -0x7780``), the earlier one wins.
+
+A message with no rule is plain trace (mbedTLS debug) or goes to the open-world layer
+(:mod:`~tlsdiag.analysis.parse.openworld`), which reads codes and texts in any wording.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-_CERT_KEYS = (
-    r"cert\. version|serial number|issuer name|subject name|issued  on|expires on|signed using|"
-    r"RSA key size|EC key size|basic constraints|subject alt name|key usage|ext key usage|cert\. type|"
-    r"certificate policies"
+#: Rules for the part after an mbedTLS debug envelope, in priority order.
+DEBUG_RULES: tuple[str, ...] = (
+    "step",
+    "hs_state",
+    "hs_transition",
+    "debug_ret",
+    "dump_header",
+    "alert_in",
+    "alert_fatal_in",
+    "alert_out",
+    "in_left",
+    "out_left",
+    "cert_too_large",
+    "record_too_large",
+    "record_header",
+    "add_ciphersuite",
+    "max_version",
+    "hello_time",
+    "got_cert_request",
+    "server_name",
+    "chosen_ciphersuite",
+    "ciphersuite_is",
+    "max_fragment",
+    "cert_title",
+    "cert_field",
+    "san_entry",
+    "verify_flags",
 )
 
-_SAN = (
-    r" *(?:dNSName|iPAddress|rfc822Name|uniformResourceIdentifier|directoryName|otherName|hardware module name|"
-    r"hardware serial number) ?: | *<unsupported>"
-)
-
-# Rules that only make sense inside an mbedTLS debug record, in the order they are tried.
-DEBUG_ANCHORS: tuple[tuple[str, str], ...] = (
-    ("step", r"(?:=>|<=) "),
-    ("hs_state", r"(?:tls13 )?(?:client|server) state:"),
-    ("hs_transition", r"handshake state: \d"),
-    ("debug_ret", r"\S+\(\) returned [+-]?\d+ \("),
-    ("dump_header", r"dumping '"),
-    ("alert_in", r"got an alert message, type:"),
-    ("alert_fatal_in", r"is a fatal alert message \(msg"),
-    ("alert_out", r"send alert level="),
-    ("in_left", r"in_left: "),
-    ("out_left", r"message length: \d+, out_left"),
-    ("cert_too_large", r"certificate too large, "),
-    ("record_too_large", r"Record (?:content \d+ too large|too large: size)"),
-    ("record_header", r"(?:input|output) record: msgtype"),
-    ("add_ciphersuite", r"client hello, add ciphersuite:"),
-    ("max_version", r"client hello, max version:"),
-    ("hello_time", r"client hello, current time:"),
-    ("got_cert_request", r"got (?:a|no) certificate request"),
-    ("server_name", r"client hello, adding server name extension:"),
-    ("chosen_ciphersuite", r"server hello, chosen ciphersuite:"),
-    ("ciphersuite_is", r"ciphersuite = "),
-    ("max_fragment", r"Maximum (?:input |output |incoming |outgoing )?fragment length"),
-    ("cert_title", r"(?:peer|own|candidate|selected)[ a-z()]*certificate[ a-z()]* #\d+:"),
-    ("cert_field", rf"(?:{_CERT_KEYS}) +:"),
-    ("san_entry", _SAN),
-    ("verify_flags", r"! Certificate verification flags"),
-)
-
-# Rules for what applications, platforms and sample programs print.
-TEXT_ANCHORS: tuple[tuple[str, str], ...] = (
-    ("build_version", r"build version: "),
-    ("arduino_error", r"\[\w+\(\):\d+\]: \("),
-    ("failed_text", r"ERROR: Failed! [\w.>-]+: "),
-    ("returned", r"(?:(?:ERROR|Error|error)[:!] )?(?:Failed! )?[A-Za-z_][\w>.()-]* ?(?:\(\))? returned:? "),
-    ("failed_with", r"[A-Za-z_][\w>.-]*(?:\(\))? failed(?: with)?:? [+-]?(?:0[xX])?[0-9a-fA-F]+\b"),
-    (
-        "zephyr_error",
-        r"(?:TLS handshake|TLS|handshake|mbedtls_ssl_handshake) (?:error|failed):? [+-]?(?:0x)?[0-9a-fA-F]",
-    ),
-    ("micropython", r"OSError: "),
-    ("last_error", r"Last (?:mbedtls failure|error was|esp error code|tls stack error number)"),
-    ("paren_code", r"\([0-9A-Fa-f]{4,8}\): "),
-    ("console_returned", r" *! +[\w>.-]+(?:\(\))? returned "),
-    ("console_bang", r" *! "),
-    ("console_step", r" *\. \S"),
-    ("verify_depth", r"Verify requested for \(Depth"),
-    ("no_flags", r" *This certificate has no flags"),
-    ("summary", r" *\[ *(?:Protocol|Ciphersuite|Record expansion|Maximum) "),
-    ("outcome_only", r" *(?:ok|failed)(?: |$)"),
-    ("cert_field", rf" *(?:{_CERT_KEYS}) +:"),
-    ("san_entry", _SAN),
-    ("cert_verified", r"Certificate verified\."),
-    ("verify_failed", r"Failed to verify peer certificate"),
-    ("verification_info", r"verification info:"),
-    ("connect_errno", r"Failed to conn+ect to host \(errno"),
-    ("sock_error", r"\[sock=\d+\] "),
-    ("dns_failed", r"couldn't get hostname for :"),
-    ("alloc_failed", r"(?:rx buf |tx buf )?alloc\(\d+ bytes\) failed"),
-    ("open_failed", r"(?:Failed to open (?:a )?new connection|Connection failed)"),
-    ("esp_err_name", r"[A-Za-z][A-Za-z ]*: ESP_ERR_[A-Z0-9_]+$"),
-    ("host_line", r"host:\S+: strlen"),
-    ("transport_errno", r"[\w>.-]+ error, errno="),
-    ("watchdog", r".*(?:Task watchdog got triggered|task_wdt: |Interrupt wdt timeout)"),
-    (
-        "crash",
-        r"(?i:.*(?:abort\(\) was called|Guru Meditation Error|Backtrace:|Rebooting\.\.\.|HardFault|Hard Fault|"
-        r"stack overflow|Stack canary watchpoint|CORRUPT HEAP|assert failed|Kernel panic|ZEPHYR FATAL ERROR))",
-    ),
-    ("heap", r"(?i:.*?(?:free[ _]heap|heap[ _]free|minimum free heap|min free heap|largest free block)[^0-9]*\d)"),
-    ("esp_idf_version", r"(?i:.*ESP-IDF:? v?\d+\.\d)"),
-    ("zephyr_version", r".*Booting Zephyr OS (?:build |version )?v?\d"),
-    ("micropython_version", r"MicroPython v?\d"),
-    ("espruino_version", r".*(?:Espruino|\"VERSION\").*?\dv\d"),
-    ("mbed_os_version", r".*Mbed OS(?: version)? \d"),
-    ("clock", r".*(?:tm_year:\s*\d|date/time is:|Time is not set|system time|1970-01-01|Jan  1 1970|Thu Jan  1 )"),
-    ("sntp", r".*\b(?:SNTP|sntp)\b"),
-    (
-        "network",
-        r"(?i:.*(?:got ip:|sta ip:|IP_EVENT|WIFI_EVENT|wifi:|WiFi connected|Wi-Fi|DHCP|Connected to (?:AP|WiFi)|"
-        r"disconnect(?:ed)?,? reason|Connecting to WiFi|ethernet|Ethernet Link|\bPPP\b))",
-    ),
+#: Rules for what applications, platforms and sample programs print, in priority order.
+TEXT_RULES: tuple[str, ...] = (
+    "build_version",
+    "arduino_error",
+    "failed_text",
+    "returned",
+    "failed_with",
+    "zephyr_error",
+    "micropython",
+    "last_error",
+    "paren_code",
+    "console_returned",
+    "console_bang",
+    "console_step",
+    "verify_depth",
+    "no_flags",
+    "summary",
+    "outcome_only",
+    "cert_field",
+    "san_entry",
+    "cert_verified",
+    "verify_failed",
+    "verification_info",
+    "connect_errno",
+    "sock_error",
+    "dns_failed",
+    "alloc_failed",
+    "open_failed",
+    "esp_err_name",
+    "host_line",
+    "transport_errno",
+    "watchdog",
+    "crash",
+    "heap",
+    "esp_idf_version",
+    "zephyr_version",
+    "micropython_version",
+    "espruino_version",
+    "mbed_os_version",
+    "clock",
+    "sntp",
+    "network",
 )
 
 # mbedTLS hex dump line: "0000:  16 03 03 00 4a 02 ..." (+ the ASCII column, absent in 4.1 key dumps)
@@ -110,27 +98,89 @@ DUMP_LINE = re.compile(r"([0-9a-fA-F]{4,8}):  ((?:[0-9a-fA-F]{2} ?){1,16})")
 # MPI/ECP dump line: " 00 d4 7f ..." (no offset); folded with the dump it belongs to
 MPI_LINE = re.compile(r"((?: [0-9a-fA-F]{2}){1,16})")
 
+Trie = dict[str, "Trie"]
+_END = ""  # trie key of "the alternative may stop here"
 
-def _combined(anchors: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?P<{rule}>{pattern})" for rule, pattern in anchors))
+
+def alternatives(grammar: Any, rule: str) -> list[tuple[str, ...]]:
+    """The terminal sequences a start rule accepts, as Lark expanded them (rules referenced inside are inlined)."""
+    by_origin: dict[str, list[tuple[Any, ...]]] = {}
+    for item in grammar.rules:
+        by_origin.setdefault(item.origin.name, []).append(tuple(item.expansion))
+
+    def expand(name: str, depth: int) -> list[tuple[str, ...]]:
+        if depth > 8:
+            raise ValueError(f"grammar rule {name} nests too deeply to derive its dispatch expression")
+        sequences: list[tuple[str, ...]] = []
+        for expansion in by_origin[name]:
+            partial: list[tuple[str, ...]] = [()]
+            for symbol in expansion:
+                tails = [(symbol.name,)] if symbol.is_term else expand(symbol.name, depth + 1)
+                partial = [head + tail for head in partial for tail in tails]
+            sequences.extend(partial)
+        return sequences
+
+    return expand(rule, 0)
 
 
-_DEBUG = _combined(DEBUG_ANCHORS)
-_TEXT = _combined(TEXT_ANCHORS)
+def _trie(sequences: list[tuple[str, ...]]) -> Trie:
+    root: Trie = {}
+    for sequence in sequences:
+        node = root
+        for name in sequence:
+            node = node.setdefault(name, {})
+        node[_END] = {}
+    return root
+
+
+def _trie_regex(node: Trie, patterns: dict[str, str]) -> str:
+    branches = [f"(?:{patterns[name]}){_trie_regex(child, patterns)}" for name, child in node.items() if name != _END]
+    if _END in node:
+        branches.append("")  # tried last: a longer reading first
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"
+
+
+def rule_regex(grammar: Any, rule: str) -> str:
+    """The expression that accepts what ``rule`` can parse."""
+    patterns = {terminal.name: terminal.pattern.to_regexp() for terminal in grammar.terminals}
+    return _trie_regex(_trie(alternatives(grammar, rule)), patterns)
+
+
+def _combined(grammar: Any, rules: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<{rule}>{rule_regex(grammar, rule)})" for rule in rules))
+
+
+_DEBUG: re.Pattern[str] | None = None
+_TEXT: re.Pattern[str] | None = None
+
+
+def _build() -> None:
+    """Compile both expressions from the loaded grammar (once; the grammar itself is cached on disk)."""
+    global _DEBUG, _TEXT
+    from tlsdiag.analysis.parse.grammar import parser
+
+    grammar = parser()
+    _DEBUG, _TEXT = _combined(grammar, DEBUG_RULES), _combined(grammar, TEXT_RULES)
 
 
 def debug_rule(message: str) -> str | None:
     """The grammar rule for an mbedTLS debug message, or None for plain trace."""
-    match = _DEBUG.match(message)
+    if _DEBUG is None:
+        _build()
+    match = _DEBUG.fullmatch(message)  # type: ignore[union-attr]
     return match.lastgroup if match else None
 
 
 def text_rule(message: str) -> str | None:
     """The grammar rule for any other message, or None when no grammar applies."""
-    match = _TEXT.match(message)
+    if _TEXT is None:
+        _build()
+    match = _TEXT.fullmatch(message)  # type: ignore[union-attr]
     return match.lastgroup if match else None
 
 
 def start_rules() -> list[str]:
     """Every rule the dispatcher can ask for: the start symbols of the composed grammar."""
-    return list(dict.fromkeys(rule for rule, _ in DEBUG_ANCHORS + TEXT_ANCHORS))
+    return list(dict.fromkeys(DEBUG_RULES + TEXT_RULES))
