@@ -55,6 +55,17 @@ class ErrorText(NamedTuple):
     env: Envelope
     function: str | None
     text: str
+    message_id: str | None = None  # the library message it is (knowledge/debug/messages.json), when known
+
+
+class LibraryMessage(NamedTuple):
+    """A message of mbedTLS's debug output or of ESP-IDF's TLS stack, recognised by its text in the catalogues
+    (``knowledge/debug/messages.json``, ``knowledge/platforms/esp-tls-messages.json``) where no rule of its own
+    reads it: rules name it by its stable id."""
+
+    env: Envelope
+    id: str
+    source: str  # mbedtls-debug | esp-idf
 
 
 class Step(NamedTuple):
@@ -223,6 +234,7 @@ Event = (
     ReturnValue
     | CodeMention
     | ErrorText
+    | LibraryMessage
     | Step
     | HandshakeState
     | Alert

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tlsdiag.analysis import events
-from tlsdiag.analysis.parse import builders, dispatch, envelopes, openworld, wrapped
+from tlsdiag.analysis.parse import builders, catalogue, dispatch, envelopes, openworld, wrapped
 
 _MEMO_LIMIT = 65536
 _DUMP_LINE = dispatch.DUMP_LINE.match
@@ -88,7 +88,7 @@ class Parser:
                 stats.recognized_lines += span
 
     def _complete(self, text: str) -> bool:
-        """Whether ``text`` is a whole message that a dialect rule reads (used to tell wrapped lines)."""
+        """Whether ``text`` is a whole message that a dialect rule or the catalogue reads (tells wrapped lines)."""
         _, message, debug = envelopes.frame(text, 0, "")
         if not debug:
             message = message.strip()
@@ -97,7 +97,10 @@ class Parser:
         if found is _MISSING:
             found = self._resolve(debug, message)
             self._memo[key] = found
-        return found is not None
+        if found is not None:
+            return True
+        known = catalogue.match(message)
+        return known is not None and not known.truncated
 
     def _event(self, env: events.Envelope, message: str, debug: bool) -> events.Event | None:
         if debug:
@@ -131,14 +134,34 @@ class Parser:
 
     def _with_open_world(self, event: events.Context, message: str) -> Any:
         """A line a context rule claims whole (Wi-Fi, clock, crash...) may still carry an error value."""
-        found = self._open_world(event.env, message)
+        found = self._scan(event.env, message)
         if type(found) is not tuple:
             return event
         extra = tuple(item for item in found if type(item) in _OPEN_WORLD_EVIDENCE)
         return (event, *extra) if extra else event
 
     def _open_world(self, env: events.Envelope, message: str) -> Any:
-        """Evidence in a line no rule claims (:mod:`~tlsdiag.analysis.parse.openworld`), or Unrecognized."""
+        """Evidence in a line no rule claims, or Unrecognized.
+
+        A library message behind an envelope no dialect knows (a timestamp, a task name, a Windows
+        path before ``ssl_tls.c:``) is read as the debug record it is; an ESP-IDF TLS message is named
+        by its catalogue id; anything else goes to the open-world layer
+        (:mod:`~tlsdiag.analysis.parse.openworld`).
+        """
+        known = catalogue.match(message)
+        if known is not None and known.entry.source == "mbedtls-debug" and (known.start > 0 or not known.truncated):
+            levels = known.levels
+            framed = env._replace(dialect="mbedtls-debug", level=env.level or (levels[0] if len(levels) == 1 else None))
+            inner = self._event(framed, message[known.start :], True)
+            if inner is not None and inner is not _CLAIMED:
+                return inner
+        scanned = self._scan(env, message)
+        if known is not None and known.entry.source == "esp-idf":
+            named = events.LibraryMessage(env, known.id, known.entry.source)
+            return (named, *scanned) if type(scanned) is tuple else named
+        return scanned
+
+    def _scan(self, env: events.Envelope, message: str) -> Any:
         found = self._open_memo.get(message, _MISSING)
         if found is _MISSING:
             found = tuple(_payload(cls, fields) for cls, fields in openworld.scan(message))
@@ -172,6 +195,8 @@ class Parser:
         Other plain trace is claimed by the grammar's catch-all rule but yields an event only when
         asked for (``tlsdiag parse``): later stages have no use for it, and it is most of a log.
         """
-        if env.level == "1" and message:
-            return events.ErrorText(env, None, message.strip())
+        if message and env.level in ("1", None):
+            known = catalogue.debug_catalogue().match(message, env.level, env.source_file)
+            if env.level == "1" or (known is not None and known.levels == ("1",)):
+                return events.ErrorText(env, None, message.strip(), known.id if known is not None else None)
         return events.Trace(env) if self.keep_trace else _CLAIMED

@@ -7,8 +7,8 @@ between them (``x509_verify_cert() returned -9984`` / ``(-0x2700)``, a hex dump 
 cut in the middle of a word) is lost. This stage joins them before dispatch when the shape of the two
 lines says so:
 
-* **hard wrap**: the first line is exactly as long as a terminal is wide and the next one has no
-  envelope: the text continues without a separator;
+* **hard wrap**: the first line is exactly as long as a terminal is wide, is no whole message by
+  itself, and the next one has no envelope: the text continues without a separator;
 * **soft wrap**: an enveloped record long enough to have been wrapped, whose message no rule reads as
   a whole, is followed by a line with no envelope that is no record of its own: the text continues
   after a space (the wrap took it);
@@ -67,7 +67,7 @@ def continuation(previous: str, text: str, complete: Callable[[str], bool], span
         return None  # the cheap test: most lines end here
     if _record_of_its_own(text):
         return None
-    if hard:
+    if hard and not complete(previous):
         return ""
     if long_record and text[:1] not in " \t" and _has_envelope(previous) and not complete(previous):
         return " "
