@@ -149,7 +149,7 @@ class Parser:
         (:mod:`~tlsdiag.analysis.parse.openworld`).
         """
         known = catalogue.match(message)
-        if known is not None and known.entry.source == "mbedtls-debug" and (known.start > 0 or not known.truncated):
+        if known is not None and known.entry.source == "mbedtls-debug" and (not known.truncated or known.start == 0):
             levels = known.levels
             framed = env._replace(dialect="mbedtls-debug", level=env.level or (levels[0] if len(levels) == 1 else None))
             inner = self._event(framed, message[known.start :], True)
