@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 
-from tests.measure import REFERENCE, is_mbedtls_code
+from tests.measure import REFERENCE, code_readings, is_mbedtls_code, strerror_pattern
 
 WRAP_WIDTH = 80
 TAIL_LINES = 25
@@ -145,48 +145,20 @@ _WEAK_FORM = rf"(?:error|Error|ERROR)\s*[:=]?\s*:?{_ANY}\b"
 _GRACEFUL_CLOSE = -0x7880
 
 
-@cache
-def _strerror_texts() -> re.Pattern[str]:
-    with (REFERENCE / "mbedtls-errors-by-version.tsv").open(encoding="utf-8", newline="") as handle:
-        texts = {row["strerror"] for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)}
-    alternatives = sorted((re.escape(text) for text in texts if text), key=len, reverse=True)
-    return re.compile("|".join(alternatives) + r"|UNKNOWN ERROR CODE \([0-9A-F]{4}\)|\bMBEDTLS_ERR_[A-Z0-9_]+")
-
-
-def _readings(token: str) -> list[int]:
-    """Every code a printed token can denote.
-
-    mbedTLS codes are negative, so a value printed without its sign (``error=29312``, ``0x7f00``) and
-    one printed with it denote the same code; digits alone may be decimal or hex printed without
-    ``0x`` (Zephyr's and MicroPython's ``-%x``); eight hex digits may be a negative int printed unsigned.
-    """
-    digits = token.lstrip("-")
-    if digits.lower().startswith("0x"):
-        numbers = [int(digits[2:], 16)]
-    elif digits.isdigit():
-        numbers = [int(digits), int(digits, 16)]
-    else:
-        numbers = [int(digits, 16)]
-    readings = []
-    for number in numbers:
-        if number >= 0x80000000:
-            readings.append(number - 0x100000000)
-        readings.append(-number)
-    return readings
-
-
 def _carries_code(text: str, in_debug_record: bool = False) -> bool:
     """Whether ``text`` prints an mbedTLS error: a strerror text, a macro name, or a code in a known form."""
 
     def counts(value: int, floor: int = 0) -> bool:
         return is_mbedtls_code(value) and value <= -floor and not (in_debug_record and value == _GRACEFUL_CLOSE)
 
-    if _strerror_texts().search(text):
+    if strerror_pattern().search(text):
         return True
     for form in _STRONG_FORMS:
-        if any(counts(value) for match in re.finditer(form, text) for value in _readings(match.group(1))):
+        if any(counts(value) for match in re.finditer(form, text) for value in code_readings(match.group(1))):
             return True
-    return any(counts(value, 0x40) for match in re.finditer(_WEAK_FORM, text) for value in _readings(match.group(1)))
+    return any(
+        counts(value, 0x40) for match in re.finditer(_WEAK_FORM, text) for value in code_readings(match.group(1))
+    )
 
 
 def _split_record(line: str) -> tuple[str, str]:
