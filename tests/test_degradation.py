@@ -16,15 +16,15 @@ from tests.measure import (
     ACCEPTABLE,
     ORIGINAL,
     cell,
+    cell_applies,
     degradation_subjects,
     measured,
     variant_names,
 )
-from tests.variants import applies
 
 SUBJECTS = degradation_subjects()
 CASES = [(subject, variant) for subject in SUBJECTS for variant in variant_names()]
-CASES = [(subject, variant) for subject, variant in CASES if variant == ORIGINAL or applies(variant, subject.text)]
+CASES = [(subject, variant) for subject, variant in CASES if variant == ORIGINAL or cell_applies(subject, variant)]
 WRAPPED = "wrapped at 80 columns"
 
 
@@ -37,7 +37,7 @@ def test_right_category_first_or_an_honest_differential(subject, variant):
     assert result.outcome in ACCEPTABLE, f"{result.outcome}: top {result.top}, expected {subject.category}"
 
 
-WRAP_CASES = [subject for subject in SUBJECTS if applies(WRAPPED, subject.text)]
+WRAP_CASES = [subject for subject in SUBJECTS if cell_applies(subject, WRAPPED)]
 
 
 @pytest.mark.parametrize(

@@ -238,6 +238,11 @@ VARIANTS: dict[str, Callable[[str], str]] = {
 }
 
 
+def same_lines(first: str, second: str) -> bool:
+    """Whether two texts hold the same lines, whatever their line endings."""
+    return _lines(first) == _lines(second)
+
+
 def applies(variant: str, text: str) -> bool:
     """Whether a variant changes this log at all (an unchanged copy measures nothing new)."""
-    return _lines(VARIANTS[variant](text)) != _lines(text)
+    return not same_lines(VARIANTS[variant](text), text)
