@@ -18,6 +18,8 @@ class Fix(NamedTuple):
     option: str | None = None
     value: str | None = None
     platform: str | None = None
+    stacks: tuple[str, ...] = ()  # the software stacks it is for (empty: every stack)
+    applicability: str = "safe"  # safe | unsafe (weakens security: verification off...) | display-only
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -25,6 +27,7 @@ class Fix(NamedTuple):
             "option": self.option,
             "value": self.value,
             "action": self.action,
+            "applicability": self.applicability,
         }
         if self.platform:
             data["platform"] = self.platform
@@ -189,9 +192,22 @@ class Finding(NamedTuple):
     references: tuple[str, ...] = ()
     explains: bool = True  # False when the finding only restates an error code
     facts: tuple[tuple[str, object], ...] = ()
+    cause: str | None = None  # the root cause it names (knowledge/diagnosis/causes.toml)
+    basis: str = "rule"  # rule: a rule's conditions held | differential: how often the cause gives the code
+    clues: tuple[str, ...] = ()  # what in the log moved its confidence
+    assumptions: tuple[str, ...] = ()  # what it takes for granted that the log could not show
+    confirm: tuple[str, ...] = ()  # what would confirm it
+    rule_out: tuple[str, ...] = ()  # what would rule it out
+    next_steps: tuple[str, ...] = ()  # what to print or check next
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {"basis": self.basis}
+        if self.cause:
+            extra["cause"] = self.cause
+        for key in ("clues", "assumptions", "confirm", "rule_out", "next_steps"):
+            if getattr(self, key):
+                extra[key] = list(getattr(self, key))
+        return extra | {
             "rule": self.rule,
             "name": self.name,
             "title": self.title,

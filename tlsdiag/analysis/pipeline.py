@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from tlsdiag.analysis import events
@@ -18,7 +18,8 @@ from tlsdiag.analysis.outcome import resolve_codes
 from tlsdiag.analysis.parse import Parser
 from tlsdiag.analysis.read import InputStats, open_input
 from tlsdiag.analysis.sessions import Session, SessionBuilder
-from tlsdiag.analysis.summary import scope_for
+from tlsdiag.analysis.summary import scope_for, summarise
+from tlsdiag.analysis.views import AttemptView
 
 
 @dataclass
@@ -33,9 +34,25 @@ class Analysis:
     context: InputContext
     builder: SessionBuilder
 
+    _views: tuple[AttemptView, ...] | None = field(default=None, init=False, repr=False)
+
     @property
     def sessions(self) -> list[Session]:
         return self.builder.sessions
+
+    @property
+    def attempts(self) -> tuple[AttemptView, ...]:
+        """The typed view of every attempt, read for the log's versions (built once)."""
+        if self._views is None:
+            scope = scope_for(self.context)
+            self._views = tuple(summarise(session, scope) for session in self.sessions)
+        return self._views
+
+    @property
+    def primary_attempt(self) -> AttemptView | None:
+        """The attempt a report is about: the last one that failed, else the last one."""
+        primary = self.primary
+        return None if primary is None else next(view for view in self.attempts if view.index == primary.index)
 
     @property
     def primary(self) -> Session | None:
@@ -56,6 +73,7 @@ class Analysis:
             mbedtls_version=version, mbedtls_series=selection.series, evidence=evidence + self.context.evidence
         )
         resolve_codes(self.sessions, scope_for(self.context))
+        self._views = None
 
 
 class EventStream:

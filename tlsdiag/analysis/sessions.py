@@ -64,6 +64,9 @@ class Session:
     last_ms: float | None = None
     largest_gap: tuple[float, int, int] | None = None  # (milliseconds, line before, line after)
     handshake_done: int | None = None  # line where the handshake was seen to complete
+    library_messages: list[events.LibraryMessage] = field(default_factory=list)
+    debug_levels: set[int] = field(default_factory=set)  # mbedTLS debug levels its records were printed at
+    source_files: set[str] = field(default_factory=set)  # library files its debug records came from
     _last_stamp: tuple[float, int] | None = None
     _final: Any = field(default=_OPEN, repr=False)
 
@@ -197,6 +200,11 @@ class SessionBuilder:
             self._stamp(session, env.timestamp_ms, env.line)
         if session.role is None:
             session.role = _role(env.source_file)
+        if env.source_file is not None:
+            if len(session.source_files) < MAX_ITEMS:
+                session.source_files.add(env.source_file)
+            if env.level is not None and env.level.isdigit():
+                session.debug_levels.add(int(env.level))
         if kind is events.Step:
             if event.name == "handshake" and event.direction == "enter":
                 session.started = session.entered = True
@@ -242,6 +250,8 @@ class SessionBuilder:
             _append(session.context_events, event)
         elif kind is events.Dump:
             session.dumps += 1
+        elif kind is events.LibraryMessage:
+            _append(session.library_messages, event)
 
     def _stamp(self, session: Session, stamp: float, line: int) -> None:
         if session.first_ms is None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tlsdiag.analysis import summary
 from tlsdiag.analysis.outcome import verdict
 from tlsdiag.analysis.pipeline import Analysis
 from tlsdiag.report import Format, envelope, render_report
 
 
 def diagnose_document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict[str, Any]:
-    session = analysis.primary
+    attempt = analysis.primary_attempt
     handshake: dict[str, Any] = {
         "role": None,
         "last_step": None,
@@ -23,26 +22,18 @@ def diagnose_document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict[
         "alerts": [],
         "verify_flags": [],
     }
-    if session is not None:
-        milestones = summary.reached(session)
-        handshake.update(
-            {
-                "role": session.role,
-                "last_step": summary.current_step(session) or (milestones[-1][1] if milestones else None),
-                "reached": [name for _, name in milestones],
-                "client_hello": summary.client_hello(session),
-                "server_hello": summary.server_hello(session),
-                "certificates": summary.certificates(session),
-                "alerts": summary.alerts(session),
-                "verify_flags": summary.verify_flags(session),
-                "session": session.index,
-                "first_line": session.first_line,
-                "last_line": session.last_line,
-            }
-        )
+    if attempt is not None:
+        handshake = attempt.handshake_json()
+    errors = []
+    for view in analysis.attempts:
+        for item in view.errors:
+            entry = item.to_json()
+            if item is view.final:
+                entry["final"] = True
+            errors.append(entry)
     failed = [item for item in analysis.sessions if item.failed]
     return envelope(
-        verdict=verdict(analysis.sessions, session, findings),
+        verdict=verdict(analysis.sessions, analysis.primary, findings),
         attempts={"seen": len(analysis.sessions) + analysis.builder.dropped_sessions, "failed": len(failed)},
         input={
             "name": analysis.name,
@@ -53,7 +44,7 @@ def diagnose_document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict[
             "notes": list(analysis.stats.notes),
         },
         context=analysis.context.to_json(),
-        errors=summary.errors(analysis.sessions, analysis.context),
+        errors=errors,
         handshake=handshake,
         findings=[finding.to_json() for finding in findings],
     )

@@ -1,0 +1,212 @@
+"""Ranking the causes of one failed attempt: how often each produces the code, moved by what the log shows.
+
+A maintainer answering a paste starts from the error code: ``-0x2700`` is most often a missing trust
+anchor, then a clock that is not set, then a host name, then memory. What else the paste shows moves
+that ranking: a verify flag settles it, an IP address where a host name belongs or a 1970 date makes
+one cause likelier, and a rule that explains the failure outright outweighs any prior. This module
+does that arithmetic, in odds:
+
+* the **prior** of each cause is its share among the causes that produce the code
+  (``knowledge/diagnosis/differential.toml``); with no code, its share of all threads
+  (``causes.toml``'s ``frequency``); a code no entry lists stands for itself (its own category);
+* each **clue** that holds multiplies the causes it favours (``clues.toml``);
+* each **rule** that fires for a cause multiplies it by a likelihood ratio from the rule's
+  confidence, ``4 * c / (1 - c)``: a rule at 0.9 makes its cause 36 times likelier. The rule's
+  confidence has already been lowered for every assumption it made and for a weak code reading;
+* the **confidence** of a cause is its share of the total, with room left for causes nobody listed
+  and for the chance that the code was read wrongly.
+
+The result is documented arithmetic rather than a constant: the same failure with less evidence in
+the log gets a lower confidence (tests/test_confidence.py holds pairs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from tlsdiag.analysis.views import PrintedValue
+from tlsdiag.model import Fix
+
+#: how strongly a rule's confidence speaks for its cause: LR = SCALE * c / (1 - c)
+RULE_SCALE = 4.0
+#: weight kept for causes the differential does not list, relative to the listed ones (total 1)
+UNLISTED = 0.1
+#: a listed cause needs at least this share to be shown as a candidate
+SHOWN_SHARE = 0.04
+MAX_CANDIDATES = 4
+#: prior of a cause a rule names that the code's differential does not list
+OFF_LIST_PRIOR = 0.03
+MAX_CONFIDENCE = 0.99
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    id: str
+    category: str
+    frequency: float
+    title: str
+    explanation: str
+    confirm: tuple[str, ...]
+    rule_out: tuple[str, ...]
+    next_steps: tuple[str, ...]
+    fixes: tuple[Fix, ...]
+    fix_stacks: tuple[tuple[str, ...], ...]  # per fix: the stacks it is for (empty: every stack)
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Clue:
+    id: str
+    why: str
+    when: tuple[tuple[str, Any], ...]
+    favours: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    causes: dict[str, Cause]
+    by_name: dict[str, tuple[tuple[str, float, tuple[str, ...]], ...]]  # code name -> (cause, weight, stacks)
+    by_kind: dict[str, tuple[tuple[str, float], ...]]
+    clues: tuple[Clue, ...]
+
+
+@dataclass
+class Candidate:
+    """One cause being weighed: its prior, what moved it, and where it ended up."""
+
+    cause: str
+    prior: float
+    weight: float = 0.0
+    clues: list[str] = field(default_factory=list)  # why-texts of the clues that moved it
+    clue_evidence: list[Any] = field(default_factory=list)
+    rule: Any = None  # the strongest rule hit naming this cause
+    confidence: float = 0.0
+
+
+@cache
+def knowledge() -> Knowledge:
+    from tlsdiag.knowledge import fixes_from, load_toml_data
+
+    data = load_toml_data("diagnosis", "causes.toml")
+    causes = {}
+    for entry in data["cause"]:
+        fixes = entry.get("fixes", ())
+        causes[entry["id"]] = Cause(
+            id=entry["id"],
+            category=entry["category"],
+            frequency=float(entry["frequency"]),
+            title=entry["title"],
+            explanation=entry["explanation"],
+            confirm=tuple(entry.get("confirm", ())),
+            rule_out=tuple(entry.get("rule_out", ())),
+            next_steps=tuple(entry.get("next_steps", ())),
+            fixes=fixes_from(fixes),
+            fix_stacks=tuple(tuple(fix.get("stacks", ())) for fix in fixes),
+            sources=tuple(entry.get("sources", ())),
+        )
+    differential = load_toml_data("diagnosis", "differential.toml")
+    by_name: dict[str, list[tuple[str, float, tuple[str, ...]]]] = {}
+    for entry in differential.get("code", ()):
+        for name in entry["names"]:
+            for item in entry["causes"]:
+                by_name.setdefault(name, []).append(
+                    (item["cause"], float(item["weight"]), tuple(item.get("stacks", ())))
+                )
+    by_kind = {
+        entry["kind"]: tuple((item["cause"], float(item["weight"])) for item in entry["causes"])
+        for entry in differential.get("kind", ())
+    }
+    clues = tuple(
+        Clue(
+            id=entry["id"],
+            why=entry["why"],
+            when=tuple(entry["when"].items()),
+            favours=tuple((cause, float(factor)) for cause, factor in entry["favours"].items()),
+        )
+        for entry in load_toml_data("diagnosis", "clues.toml")["clue"]
+    )
+    for cause_id in [c for entries in by_name.values() for c, _, _ in entries] + [
+        c for clue in clues for c, _ in clue.favours
+    ]:
+        if cause_id not in causes:
+            raise ValueError(f"knowledge/diagnosis: unknown cause {cause_id!r}")
+    return Knowledge(causes, {name: tuple(items) for name, items in by_name.items()}, by_kind, clues)
+
+
+def priors(final: PrintedValue | None, stack: str) -> dict[str, float]:
+    """Each candidate cause's prior share, from the code the attempt failed with (or from all threads)."""
+    table = knowledge()
+    weights: dict[str, float] = {}
+    if final is not None:
+        for name in final.names:
+            for cause, weight, stacks in table.by_name.get(name, ()):
+                if not stacks or stack in stacks:
+                    weights[cause] = max(weights.get(cause, 0.0), weight)
+        if not weights:
+            for cause, weight in table.by_kind.get(final.kind, ()):
+                weights[cause] = weight
+    else:
+        weights = {cause.id: cause.frequency for cause in table.causes.values()}
+    total = sum(weights.values())
+    return {cause: weight / total for cause, weight in weights.items()} if total else {}
+
+
+def likelihood(confidence: float) -> float:
+    """How much likelier a rule at ``confidence`` makes its cause."""
+    confidence = min(confidence, MAX_CONFIDENCE)
+    return RULE_SCALE * confidence / (1.0 - confidence)
+
+
+def weigh(
+    prior: dict[str, float],
+    clues: Iterable[tuple[Clue, Any]],
+    rules: Iterable[tuple[str, Any, float]],
+    reading_share: float = 1.0,
+) -> list[Candidate]:
+    """Candidates with their final confidence, likeliest first.
+
+    ``clues`` are the clues that hold, with their match; ``rules`` are (cause, hit, confidence) of the
+    failure rules that fired. ``reading_share`` is how sure the code's reading is: what it lacks goes
+    to the unlisted rest, as the code may mean something else.
+    """
+    clues = list(clues)
+    candidates = {cause: Candidate(cause, share) for cause, share in prior.items()}
+    for clue, match in clues:
+        for cause, _ in clue.favours:
+            if cause in candidates:
+                candidates[cause].clues.append(_fill(clue.why, match.facts))
+                candidates[cause].clue_evidence.extend(match.evidence)
+    factors: dict[str, float] = {}
+    for clue, _ in clues:
+        for cause, factor in clue.favours:
+            factors[cause] = factors.get(cause, 1.0) * factor
+    strength: dict[str, float] = {}
+    for cause, hit, confidence in rules:
+        if cause not in candidates:
+            candidates[cause] = Candidate(cause, OFF_LIST_PRIOR)
+        ratio = likelihood(confidence)
+        if ratio > strength.get(cause, 0.0):
+            strength[cause] = ratio
+            candidates[cause].rule = hit
+    for candidate in candidates.values():
+        candidate.weight = candidate.prior * factors.get(candidate.cause, 1.0) * strength.get(candidate.cause, 1.0)
+    rest = UNLISTED + (1.0 - reading_share)
+    total = sum(candidate.weight for candidate in candidates.values()) + rest
+    for candidate in candidates.values():
+        candidate.confidence = min(MAX_CONFIDENCE, candidate.weight / total) if total else 0.0
+    return sorted(candidates.values(), key=lambda item: -item.confidence)
+
+
+def _fill(text: str, facts: dict[str, Any]) -> str:
+    from tlsdiag.rules.texts import fill
+
+    return fill(text, facts)
+
+
+def shown(candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates worth a finding: the likeliest, and the others with a real share."""
+    kept = [item for item in candidates if item.rule is not None or item.confidence >= SHOWN_SHARE]
+    return kept[:MAX_CANDIDATES] if kept else candidates[:1]
