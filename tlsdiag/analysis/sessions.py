@@ -72,7 +72,11 @@ class Session:
 
     @property
     def failed(self) -> bool:
-        return self.final_error is not None or any(step.outcome == "failed" for step in self.console)
+        """The attempt ended in a failure: a failing value, a step the program reported as failed, or a
+        certificate verification that failed in a handshake that never completed."""
+        if self.final_error is not None or any(step.outcome == "failed" for step in self.console):
+            return True
+        return self.handshake_done is None and any(item.flags_value or item.flag for item in self.verify)
 
     @property
     def final_error(self) -> events.ReturnValue | events.CodeMention | None:

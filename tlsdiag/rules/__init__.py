@@ -237,7 +237,7 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
     """The failure findings: rules and the differential of the final error, each with its share of the evidence."""
     attempt = subject.attempt
     final = attempt.final
-    prior = differential.priors(final, subject.stack)
+    prior = differential.priors(final, subject.stack, verify_failed=bool(attempt.verify_flags))
     code_finding = None
     if not prior and final is not None:
         code_finding = _code_meaning(subject)

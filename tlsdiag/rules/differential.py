@@ -71,6 +71,7 @@ class Knowledge:
     by_name: dict[str, tuple[tuple[str, float, tuple[str, ...]], ...]]  # code name -> (cause, weight, stacks)
     by_kind: dict[str, tuple[tuple[str, float], ...]]
     clues: tuple[Clue, ...]
+    verify_failure_names: frozenset[str]
 
 
 @dataclass
@@ -133,21 +134,34 @@ def knowledge() -> Knowledge:
     ]:
         if cause_id not in causes:
             raise ValueError(f"knowledge/diagnosis: unknown cause {cause_id!r}")
-    return Knowledge(causes, {name: tuple(items) for name, items in by_name.items()}, by_kind, clues)
+    return Knowledge(
+        causes,
+        {name: tuple(items) for name, items in by_name.items()},
+        by_kind,
+        clues,
+        frozenset(differential.get("verify_failure_names", ())),
+    )
 
 
-def priors(final: PrintedValue | None, stack: str) -> dict[str, float]:
-    """Each candidate cause's prior share, from the code the attempt failed with (or from all threads)."""
+def priors(final: PrintedValue | None, stack: str, verify_failed: bool = False) -> dict[str, float]:
+    """Each candidate cause's prior share, from the code the attempt failed with (or from all threads).
+
+    A failed verification whose flags are printed without a code stands for the code it makes the
+    handshake return (``verify_failure_names``)."""
     table = knowledge()
     weights: dict[str, float] = {}
-    if final is not None:
-        for name in final.names:
+    names = final.names if final is not None else (table.verify_failure_names if verify_failed else frozenset())
+    if names:
+        for name in names:
             for cause, weight, stacks in table.by_name.get(name, ()):
                 if not stacks or stack in stacks:
                     weights[cause] = max(weights.get(cause, 0.0), weight)
-        if not weights:
+        if not weights and final is not None:
             for cause, weight in table.by_kind.get(final.kind, ()):
                 weights[cause] = weight
+    elif final is not None:
+        for cause, weight in table.by_kind.get(final.kind, ()):
+            weights[cause] = weight
     else:
         weights = {cause.id: cause.frequency for cause in table.causes.values()}
     total = sum(weights.values())

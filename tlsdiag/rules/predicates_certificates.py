@@ -156,6 +156,7 @@ def handshake_failed(subject: Subject, expected: bool) -> Match | None:
     failed = final is not None or any(
         step.outcome == "failed" and "handshake" in step.step.lower() for step in attempt.console
     )
+    failed = failed or (attempt.failed and attempt.handshake_done is None and bool(attempt.verify_flags))
     if failed != bool(expected):
         return None
     return Match([], {"error": final.raw} if final is not None else {})

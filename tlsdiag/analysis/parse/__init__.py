@@ -27,6 +27,20 @@ _WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "watchdog", "crash"
 _OPEN_WORLD_EVIDENCE = (events.ReturnValue, events.CodeMention, events.ErrorText, events.VerifyInfo, events.Alert)
 
 
+def _forms(known: catalogue.CatalogueMatch | None) -> dict[str, str] | None:
+    """How a catalogued message printed its numbers: ``%d`` decimal, ``%x`` hex without ``0x``."""
+    if known is None:
+        return None
+    forms = {}
+    for argument in known.arguments:
+        kind = argument.conversion[-1:]
+        if kind in "diu":
+            forms[argument.text.lstrip("+-")] = "decimal"
+        elif kind in "xX":
+            forms[argument.text.lstrip("+-")] = "hex-no-prefix"
+    return forms
+
+
 def _payload(cls: type, fields: dict[str, Any]) -> tuple[type, tuple[Any, ...]]:
     """An event class and its field values in order, without the envelope (the memoised form)."""
     defaults = cls._field_defaults  # type: ignore[attr-defined]
@@ -155,16 +169,16 @@ class Parser:
             inner = self._event(framed, message[known.start :], True)
             if inner is not None and inner is not _CLAIMED:
                 return inner
-        scanned = self._scan(env, message)
+        scanned = self._scan(env, message, _forms(known))
         if known is not None and known.entry.source == "esp-idf":
             named = events.LibraryMessage(env, known.id, known.entry.source)
             return (named, *scanned) if type(scanned) is tuple else named
         return scanned
 
-    def _scan(self, env: events.Envelope, message: str) -> Any:
+    def _scan(self, env: events.Envelope, message: str, forms: dict[str, str] | None = None) -> Any:
         found = self._open_memo.get(message, _MISSING)
         if found is _MISSING:
-            found = tuple(_payload(cls, fields) for cls, fields in openworld.scan(message))
+            found = tuple(_payload(cls, fields) for cls, fields in openworld.scan(message, forms))
             if len(self._open_memo) >= _MEMO_LIMIT:
                 self._open_memo.clear()
             self._open_memo[message] = found
@@ -195,8 +209,13 @@ class Parser:
         Other plain trace is claimed by the grammar's catch-all rule but yields an event only when
         asked for (``tlsdiag parse``): later stages have no use for it, and it is most of a log.
         """
+        library = catalogue.debug_catalogue()
+        if message and env.source_file is not None and env.source_file not in library.files:
+            scanned = self._scan(env, message)  # an application's own file:line record: any wording
+            if type(scanned) is tuple:
+                return scanned
         if message and env.level in ("1", None):
-            known = catalogue.debug_catalogue().match(message, env.level, env.source_file)
+            known = library.match(message, env.level, env.source_file)
             if env.level == "1" or (known is not None and known.levels == ("1",)):
                 return events.ErrorText(env, None, message.strip(), known.id if known is not None else None)
         return events.Trace(env) if self.keep_trace else _CLAIMED

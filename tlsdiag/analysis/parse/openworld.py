@@ -58,7 +58,8 @@ _TOKEN = re.compile(
     r"(?P<tuple>\(\s*[+-]?(?:0[xX])?[0-9a-fA-F]+\s*,\s*['\"][A-Za-z_0-9]+['\"]\s*\))"
     r"|(?P<errno>\[Errno\s+-?\d+\](?:\s*[A-Z][A-Z_]+)?)"
     r"|(?P<name>\b(?:MBEDTLS_ERR|PSA_ERROR|ESP_ERR)_[A-Z0-9_]+\b)"
-    r"|(?<![\w.:/\\#@$-])(?P<num>[+-]?0[xX][0-9a-fA-F]{1,8}|[+-]?\d{1,10}|(?=[0-9A-Fa-f]*[A-Fa-f])[0-9A-Fa-f]{4,8})"
+    r"|(?:(?<=[:=])(?=-)|(?<![\w.:/\\#@$-]))"  # a sign may follow ':' or '=' ("read error :-76:"); a time may not
+    r"(?P<num>[+-]?0[xX][0-9a-fA-F]{1,8}|[+-]?\d{1,10}|(?=[0-9A-Fa-f]*[A-Fa-f])[0-9A-Fa-f]{4,8})"
     r"(?![\w/%]|[.:,]\d|\s*(?:bytes|byte|ms|sec|seconds|KB|kB|MB|%))"
 )
 _WORD = re.compile(r"[A-Za-z_][\w>.-]*")
@@ -79,6 +80,13 @@ _ALERT_NUMBER = re.compile(
     r"alert(?: message)?(?: (?:number|description|type|desc|msg))?[\s:=#(]*(?:msg\s*)?(?:\[\d:)?(\d{1,3})\b",
     re.IGNORECASE,
 )
+#: a verification result printed as its flag bits: "verify failed, flags 0x4", "..._verify failed returned 0x0004"
+_VERIFY_FLAGS = re.compile(
+    r"verif\w*\b.{0,60}?\b(?:flags?|returned|result|failed|error|ret)\b[\s:=(]*(0[xX][0-9a-fA-F]{1,8}|\d{1,7})\b",
+    re.IGNORECASE,
+)
+MAX_VERIFY_FLAGS = 1 << 20  # every MBEDTLS_X509_BADCERT_/BADCRL_ bit is below this
+
 _ALERT_IN = re.compile(r"\b(?:received|got|recv|peer|from|incoming|remote)\b", re.IGNORECASE)
 _ALERT_OUT = re.compile(r"\b(?:send|sending|sent|sends)\b", re.IGNORECASE)
 _NETWORK = (
@@ -255,7 +263,9 @@ def _function_before(message: str, start: int) -> str | None:
     return None
 
 
-def _code_events(message: str, strerrors: list[_Strerror], knowledge: Knowledge) -> Iterator[Payload]:
+def _code_events(
+    message: str, strerrors: list[_Strerror], knowledge: Knowledge, forms: dict[str, str]
+) -> Iterator[Payload]:
     used_text: set[int] = set()
     for match in _TOKEN.finditer(message):
         kind = match.lastgroup
@@ -275,7 +285,15 @@ def _code_events(message: str, strerrors: list[_Strerror], knowledge: Knowledge)
                 yield _value(message, start, number.strip(), readings, label, strong=True)
             continue
         if kind == "errno":
-            continue  # an OS errno (MicroPython "[Errno 104] ECONNRESET"): the network words below cover it
+            # "[Errno -32512] MBEDTLS_ERR_SSL_ALLOC_FAILED" is an mbedTLS code; a positive one is the OS's
+            # errno ("[Errno 104] ECONNRESET"), which the network words below cover
+            number, _, label = raw[len("[Errno") :].partition("]")
+            if number.strip().startswith("-"):
+                name = label.strip() or None
+                readings = read_printed(number.strip(), message, name)
+                if readings:
+                    yield _value(message, start, number.strip(), readings, name, strong=True)
+            continue
         if kind == "name":
             readings = read_printed(raw, message, raw)
             if readings:
@@ -284,7 +302,7 @@ def _code_events(message: str, strerrors: list[_Strerror], knowledge: Knowledge)
         errorish, strong = _is_code_context(message, start, end, raw)
         if not errorish and nearby is None:
             continue
-        readings = _plausible(raw, message, start, text, knowledge)
+        readings = _plausible(raw, message, start, text, knowledge, forms.get(raw.lstrip("+-")))
         if not readings:
             continue
         if nearby is not None and readings[0].value == nearby.value:
@@ -297,7 +315,9 @@ def _code_events(message: str, strerrors: list[_Strerror], knowledge: Knowledge)
         yield _value(message, item.start, item.text, (reading,), item.text, strong=True)
 
 
-def _plausible(raw: str, message: str, start: int, text: str | None, knowledge: Knowledge) -> tuple[CodeReading, ...]:
+def _plausible(
+    raw: str, message: str, start: int, text: str | None, knowledge: Knowledge, form: str | None = None
+) -> tuple[CodeReading, ...]:
     """Readings of a number that could be an error value where it stands; () when it cannot be one."""
     bare = raw.lstrip("+-")
     negative = raw.startswith("-")
@@ -313,7 +333,7 @@ def _plausible(raw: str, message: str, start: int, text: str | None, knowledge: 
             return ()  # a positive number is a code only where it cannot be a count, a size or an address
     elif number < 2 or (number > 0x7FFF and not is_hex):
         return ()  # "-1" is everybody's failure; a longer decimal is no 16-bit code
-    return read_printed(raw, message, text, knowledge=knowledge)
+    return read_printed(raw, message, text, form, knowledge=knowledge)
 
 
 def _value(
@@ -328,20 +348,28 @@ def _value(
 # --- the layer ------------------------------------------------------------------------------------------------------
 
 
-def scan(message: str) -> tuple[Payload, ...]:
-    """Every piece of evidence in a message no dialect rule claimed (empty when there is none)."""
+def scan(message: str, forms: dict[str, str] | None = None) -> tuple[Payload, ...]:
+    """Every piece of evidence in a message no dialect rule claimed (empty when there is none).
+
+    ``forms`` maps a printed number (without its sign) to how it was printed (``decimal``,
+    ``hex-no-prefix``), when the message's print format is known from the catalogue."""
     if not _PREFILTER.search(message):
         return ()
     knowledge = load()
     found: list[Payload] = []
     strerrors = find_strerror(message) if " - " in message or "-" in message or "UNKNOWN" in message.upper() else []
     values: set[int] = set()
-    for payload in _code_events(message, strerrors, knowledge):
+    for payload in _code_events(message, strerrors, knowledge, forms or {}):
         if payload[1]["value"] not in values:  # a name and its number on one line are one value
             values.add(payload[1]["value"])
             found.append(payload)
     for name in find_verify_texts(message):
         found.append((events.VerifyInfo, {"flag": name, "flags_value": None}))
+    flags = _VERIFY_FLAGS.search(message)
+    if flags:
+        value = int(flags.group(1), 0) if flags.group(1)[:2].lower() == "0x" else int(flags.group(1))
+        if 0 < value < MAX_VERIFY_FLAGS and value not in values and -value not in values:
+            found.append((events.VerifyInfo, {"flag": None, "flags_value": value}))
     alert = _ALERT_NUMBER.search(message)
     if alert and int(alert.group(1)) in knowledge.tls_alerts:
         direction = "out" if _ALERT_OUT.search(message[: alert.start()]) and not _ALERT_IN.search(message) else "in"
