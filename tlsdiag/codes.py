@@ -350,6 +350,8 @@ def _transport_interpretations(
     for family in knowledge.transport:
         if table and table != f"transport:{family.id}":
             continue
+        if not table and family.scope == "format":
+            continue  # an application's own numbering: read with it only where its print format says so
         for code in family.lookup(value):
             part = Part(value, "transport", code.name, module=family.id, summary=code.meaning)
             notes = [family.how_it_reaches] if family.how_it_reaches else []
@@ -357,7 +359,9 @@ def _transport_interpretations(
                 notes.append(f"the {family.title} numbering is approximate ({family.source})")
             interpretations.append(
                 Interpretation(
-                    kind="transport",
+                    # a framework's own numbering (read only where its print format names it) is no
+                    # transport callback's value: it says which step of the framework failed
+                    kind="wrapper" if family.scope == "format" else "transport",
                     versions=(family.title,),
                     parts=(part,),
                     category=code.category,

@@ -97,6 +97,7 @@ class TransportFamily(NamedTuple):
     confidence: str
     codes: tuple[TransportCode, ...]
     fixes: tuple[Fix, ...] = ()
+    scope: str = "any"  # any: every value is read with it too | format: only where a print format names it
 
     def lookup(self, value: int) -> list[TransportCode]:
         wanted = abs(value) if self.sign == "errno" else value
@@ -336,6 +337,7 @@ def _transport_families(path: str) -> tuple[TransportFamily, ...]:
                 confidence=family.get("confidence", "exact"),
                 codes=codes,
                 fixes=fixes_from(family.get("fixes", ())),
+                scope=family.get("scope", "any"),
             )
         )
     return tuple(families)

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from tlsdiag.codes import Scope, decode, default_scope
 from tlsdiag.forms import MAX_MBEDTLS_MAGNITUDE, CodeSyntaxError, read
 from tlsdiag.knowledge import Knowledge, load
-from tlsdiag.model import CodeReading
+from tlsdiag.model import CodeReading, DecodedCode, hex_of
 
 #: priors: how likely the spelling makes a reading, before its meaning is looked at
 CERTAIN = 1.0
@@ -48,6 +48,7 @@ class PrintFormat(NamedTuple):
     pattern: re.Pattern[str]
     context: re.Pattern[str] | None
     source: str
+    table: str | None = None  # the code table the number belongs to, when it is a wrapper's own numbering
 
 
 class RankedReading(NamedTuple):
@@ -73,6 +74,7 @@ def print_formats() -> tuple[PrintFormat, ...]:
                 pattern=re.compile(entry["pattern"], re.IGNORECASE),
                 context=re.compile(context, re.IGNORECASE) if context else None,
                 source=entry["source"],
+                table=entry.get("table"),
             )
         )
     return tuple(formats)
@@ -85,7 +87,8 @@ def format_of(raw: str, line: str) -> PrintFormat | None:
         if candidate.context is not None and not candidate.context.search(line):
             continue
         for match in candidate.pattern.finditer(line):
-            if match.group(1) == digits or match.group(1).lower() == digits.lower().removeprefix("0x"):
+            printed = match.group(1).lstrip("+-").lower()
+            if printed in (digits.lower(), digits.lower().removeprefix("0x")):
                 return candidate
     return None
 
@@ -115,9 +118,11 @@ def read_printed(
     readings = [reading for reading in readings if _in_range(reading.value)]
     if not readings:
         return ()
+    table = None
     if form is None and line:
         known = format_of(raw, line)
-        form = known.form if known is not None else None
+        if known is not None:
+            form, table = known.form, known.table
     named = _named_values(text, knowledge) if text else frozenset()
     ambiguous = len({reading.value for reading in readings}) > 1
     out = []
@@ -127,6 +132,8 @@ def read_printed(
             prior = FORMAT_SAYS_SO if _form_agrees(form, reading) else FORMAT_SAYS_OTHERWISE
         if reading.value in named:
             prior *= TEXT_AGREES
+        if table is not None and form is not None and _form_agrees(form, reading):
+            reading = reading._replace(table=table)
         out.append(reading._replace(prior=prior))
     return tuple(item.reading for item in rank(tuple(out), None, knowledge))
 
@@ -177,6 +184,20 @@ def _plausibility(reading: CodeReading, scope: Scope) -> float:
     """How much sense the best complete meaning of ``reading`` makes (0: no table defines it)."""
     decoded = decode(reading, scope, load(), reading.name or "")
     return max((item.plausibility for item in decoded.interpretations if item.complete), default=0.0)
+
+
+def decode_printed(value: int, readings: tuple[CodeReading, ...], scope: Scope | None) -> DecodedCode:
+    """What a printed value means: its likeliest reading, with the table a print format pinned it to."""
+    knowledge = load()
+    chosen = next((reading for reading in readings if reading.value == value), None)
+    if chosen is None:
+        chosen = CodeReading(value, "number")
+    return _decode_cached(chosen._replace(prior=1.0, notes=()), scope or default_scope(knowledge))
+
+
+@lru_cache(maxsize=4096)
+def _decode_cached(reading: CodeReading, scope: Scope) -> DecodedCode:
+    return decode(reading, scope, load(), hex_of(reading.value))
 
 
 def defined(readings: tuple[CodeReading, ...], scope: Scope | None, knowledge: Knowledge | None = None) -> bool:

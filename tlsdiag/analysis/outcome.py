@@ -19,9 +19,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from tlsdiag.analysis import events
-from tlsdiag.codes import Scope, decode_value, default_scope
+from tlsdiag.codes import Scope, default_scope
 from tlsdiag.knowledge import load
-from tlsdiag.readings import rank
+from tlsdiag.readings import decode_printed, rank
 
 if TYPE_CHECKING:
     from tlsdiag.analysis.sessions import Session
@@ -60,11 +60,11 @@ class FailureTest:
             return value in load().esp_idf.by_value  # an esp_err_t failure (0x8000...), never a byte count
         if value == 0:
             return False
-        return not _benign(value, self.scope, after_handshake)
+        return not _benign(value, getattr(event, "readings", ()), self.scope, after_handshake)
 
     def tls_code(self, event: Any) -> bool:
         """Whether the value reads best as an mbedTLS or PSA code (not a socket, errno or esp_err_t value)."""
-        return _kind(event.value, self.scope) in ("mbedtls", "psa")
+        return decode_printed(event.value, getattr(event, "readings", ()), self.scope).kind in ("mbedtls", "psa")
 
     def top_level(self, event: Any) -> bool:
         """A value the application itself printed (not an inner call in a debug trace)."""
@@ -72,23 +72,17 @@ class FailureTest:
 
 
 @lru_cache(maxsize=4096)
-def _benign(value: int, scope: Scope, after_handshake: bool) -> bool:
+def _benign(value: int, readings: tuple[Any, ...], scope: Scope, after_handshake: bool) -> bool:
     never, after = load().outcomes
-    names = _names(value, scope)
+    names = _names(decode_printed(value, readings, scope))
     if not names:
         return False
     harmless = never | after if after_handshake else never
     return names <= harmless
 
 
-@lru_cache(maxsize=4096)
-def _kind(value: int, scope: Scope) -> str:
-    return decode_value(value, scope).kind
-
-
-def _names(value: int, scope: Scope) -> frozenset[str]:
-    """The names of the value's likeliest complete reading in ``scope`` (whole code or composite parts)."""
-    decoded = decode_value(value, scope)
+def _names(decoded: Any) -> frozenset[str]:
+    """The names of the value's likeliest complete reading (whole code or composite parts)."""
     complete = [item for item in decoded.interpretations if item.complete]
     if not complete:
         return frozenset()

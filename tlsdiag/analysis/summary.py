@@ -35,8 +35,9 @@ from tlsdiag.analysis.views import (
     VerifyFlag,
     Visibility,
 )
-from tlsdiag.codes import Scope, decode_value
+from tlsdiag.codes import Scope
 from tlsdiag.knowledge import load
+from tlsdiag.readings import decode_printed
 from tlsdiag.versions import VersionSelection
 
 #: messages both sides send: ours are marked "(own)" so that the two stay apart
@@ -130,7 +131,7 @@ def summarise(session: Session, scope: Scope) -> AttemptView:
 
 
 def _printed(item: Any, scope: Scope, test: FailureTest, attempt: int, done: int | None) -> PrintedValue:
-    decoded = decode_value(item.value, scope)
+    decoded = decode_printed(item.value, item.readings, scope)
     complete = [entry for entry in decoded.interpretations if entry.complete and entry.plausibility >= _PLAUSIBLE]
     best = max((entry.plausibility for entry in complete), default=0.0)
     names: set[str] = set()

@@ -215,6 +215,12 @@ def verify_flag(subject: Subject, names: Any) -> Match | None:
     return None
 
 
+@predicate("verify_flags_also")
+def verify_flags_also(subject: Subject, names: Any) -> Match | None:
+    """Like ``verify_flag``, under another name so that one condition table can ask for two flags at once."""
+    return verify_flag(subject, names)
+
+
 # --- sizes, context, platform --------------------------------------------------------------------------------
 
 

@@ -297,8 +297,18 @@ def _context(kind: str, number: str | None = None, detail: str | None = None) ->
 
 
 def _esp_err_name(tokens: list[Any], message: str = "") -> Payload:
+    """``HTTP POST request failed: ESP_ERR_HTTP_CONNECT``: the esp_err_t the call returned, by name."""
     name = str(tokens[-1])
-    return events.Context, {"kind": "esp-err", "value": None, "detail": name}
+    readings = read_printed(name, message, name)
+    if not readings:
+        return events.Context, {"kind": "esp-err", "value": None, "detail": name}
+    return events.ReturnValue, {
+        "function": None,
+        "text": name,
+        "value": readings[0].value,
+        "raw": name,
+        "readings": readings,
+    }
 
 
 def _version(product: str) -> Callable[[list[Any], str], Payload]:

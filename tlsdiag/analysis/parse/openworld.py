@@ -51,7 +51,7 @@ _NOT_A_CODE = frozenset(
 )
 _PREFILTER = re.compile(
     r"\d| - |MBEDTLS_|ESP_ERR_|PSA_ERROR_|alert|refused|reset|timed? ?out|unreachable|resolve|hostname|"
-    r"certificate|verif|unknown error",
+    r"certificate|verif|unknown error|handshake|SSL|TLS|hardware",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(
@@ -60,7 +60,7 @@ _TOKEN = re.compile(
     r"|(?P<name>\b(?:MBEDTLS_ERR|PSA_ERROR|ESP_ERR)_[A-Z0-9_]+\b)"
     r"|(?:(?<=[:=])(?=-)|(?<![\w.:/\\#@$-]))"  # a sign may follow ':' or '=' ("read error :-76:"); a time may not
     r"(?P<num>[+-]?0[xX][0-9a-fA-F]{1,8}|[+-]?\d{1,10}|(?=[0-9A-Fa-f]*[A-Fa-f])[0-9A-Fa-f]{4,8})"
-    r"(?![\w/%]|[.:,]\d|\s*(?:bytes|byte|ms|sec|seconds|KB|kB|MB|%))"
+    r"(?![\w/%]|[.:,]\d|\s*(?:bytes?|bits?|ms|sec|seconds|KB|kB|MB|%)\b)"
 )
 _WORD = re.compile(r"[A-Za-z_][\w>.-]*")
 _FUNCTION = re.compile(
@@ -89,6 +89,19 @@ MAX_VERIFY_FLAGS = 1 << 20  # every MBEDTLS_X509_BADCERT_/BADCRL_ bit is below t
 
 _ALERT_IN = re.compile(r"\b(?:received|got|recv|peer|from|incoming|remote)\b", re.IGNORECASE)
 _ALERT_OUT = re.compile(r"\b(?:send|sending|sent|sends)\b", re.IGNORECASE)
+#: a failure stated in words without any code: the program says its TLS handshake or connection failed
+_FAILED_IN_WORDS = re.compile(
+    r"\b(?:(?:failed|unable|could not|couldn't|cannot)(?: to)?(?: perform| do| complete| establish)?(?: an?| the)?"
+    r" (?:SSL|TLS|secure)(?:/TLS)? (?:handshake|connection)|(?:SSL|TLS)(?:/TLS)? (?:handshake|connection)"
+    r"(?: has| was)? (?:failed|could not be established|error))",
+    re.IGNORECASE,
+)
+#: a hardware crypto unit or driver reporting a fault (a bignum or AES accelerator that cannot do the operation)
+_HARDWARE_FAULT = re.compile(
+    r"\b(?:hardware|accelerator|HW crypto|crypto engine|crypto hardware)\b.{0,40}?\b(?:error|fail\w*|too large|fault)"
+    r"|\b(?:error|fail\w*|too large|fault)\b.{0,60}?\b(?:hardware unit|accelerator|crypto engine)\b",
+    re.IGNORECASE,
+)
 _NETWORK = (
     (re.compile(r"connection refused|ECONNREFUSED|actively refused", re.IGNORECASE), "connect-failed"),
     (re.compile(r"connection reset|ECONNRESET|reset by peer", re.IGNORECASE), "connection-reset"),
@@ -378,4 +391,8 @@ def scan(message: str, forms: dict[str, str] | None = None) -> tuple[Payload, ..
         if pattern.search(message):
             found.append((events.Context, {"kind": kind, "value": None, "detail": message.strip()[:200]}))
             break
+    if _HARDWARE_FAULT.search(message):
+        found.append((events.Context, {"kind": "hardware-fault", "value": None, "detail": message.strip()[:200]}))
+    if not values and _FAILED_IN_WORDS.search(message):
+        found.append((events.ConsoleStep, {"step": "TLS handshake", "outcome": "failed"}))
     return tuple(found)

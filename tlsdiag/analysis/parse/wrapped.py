@@ -69,13 +69,21 @@ def continuation(previous: str, text: str, complete: Callable[[str], bool], span
         return None
     if hard and not complete(previous):
         return ""
-    if long_record and text[:1] not in " \t" and _has_envelope(previous) and not complete(previous):
+    if long_record and _continues_sentence(text) and _has_envelope(previous) and not complete(previous):
         return " "
     if _PRINT_RET_CUT.search(previous) and text.lstrip()[:1] in "(-0123456789":
         return " " if text[:1] in " (" or previous.endswith(" ") else ""
     if _completes_text(previous, text):
         return " "
     return None
+
+
+def _continues_sentence(text: str) -> bool:
+    """A soft-wrapped continuation goes on mid-sentence: not indented, not a capitalised new statement."""
+    return text[:1] not in " \t" and _CAPITALISED.match(text) is None
+
+
+_CAPITALISED = re.compile(r"[A-Z][a-z]")
 
 
 def _has_envelope(text: str) -> bool:
