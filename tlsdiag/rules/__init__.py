@@ -198,7 +198,9 @@ def _derived_facts(facts: dict[str, Any]) -> None:
 # --- the diagnosis of one attempt -----------------------------------------------------------------------------
 
 
-def subject_for(attempt: AttemptView, context: Any, comparison: Any = None) -> Subject:
+def subject_for(
+    attempt: AttemptView, context: Any, comparison: Any = None, earlier: tuple[AttemptView, ...] = ()
+) -> Subject:
     return Subject(
         attempt=attempt,
         stack=context.stack,
@@ -206,6 +208,7 @@ def subject_for(attempt: AttemptView, context: Any, comparison: Any = None) -> S
         scope=scope_for(context),
         version_known=len(context.mbedtls_series) <= 2,
         platform_version=context.platform_version,
+        earlier_success=any(item.handshake_done is not None and not item.failed for item in earlier),
         diff=comparison,
     )
 
@@ -219,11 +222,15 @@ def diagnose(analysis: Any, comparison: Any = None) -> list[Finding]:
     attempt = analysis.primary_attempt
     if attempt is None:
         return []
-    return diagnose_attempt(attempt, analysis.context, comparison)
+    earlier = tuple(item for item in analysis.attempts if item.index < attempt.index)
+    return diagnose_attempt(attempt, analysis.context, comparison, earlier)
 
 
-def diagnose_attempt(attempt: AttemptView, context: Any, comparison: Any = None) -> list[Finding]:
-    subject = subject_for(attempt, context, comparison)
+def diagnose_attempt(
+    attempt: AttemptView, context: Any, comparison: Any = None, earlier: tuple[AttemptView, ...] = ()
+) -> list[Finding]:
+    """Findings for one attempt; ``earlier`` are the attempts before it in the same log."""
+    subject = subject_for(attempt, context, comparison, earlier)
     hits = [hit for rule in load_rules() if (hit := _hit(rule, subject)) is not None]
     failures = [hit for hit in hits if hit.finding.severity == "failure"]
     others = sorted((hit.finding for hit in hits if hit.finding.severity != "failure"), key=_rank)
@@ -248,7 +255,7 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
         for clue in differential.knowledge().clues
         if (matches := _evaluate(clue.when, subject)) is not None
     ]
-    rules = [(_cause_of(hit), hit, hit.finding.confidence) for hit in failures]
+    rules = [(_cause_of(hit), hit, _evidence_strength(hit, attempt)) for hit in failures]
     share = final.reading_share if final is not None else 1.0
     candidates = differential.weigh(prior, clues, rules, share)
     findings = []
@@ -267,6 +274,24 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
 
 
 _CODE = "code-meaning"
+#: how strongly a rule speaks for its cause when all it rests on is the code the attempt failed with
+RESTATES_THE_CODE = 0.3
+
+
+def _evidence_strength(hit: Hit, attempt: AttemptView) -> float:
+    """The confidence a rule brings beyond the code itself.
+
+    A rule whose every piece of evidence is the failing value (a thin paste of ``-0x7280`` matches a
+    "server closed" rule) tells nothing the code's differential does not already say: it keeps a
+    weak vote, so that the prior decides. A rule that rests on other lines keeps its confidence."""
+    final = attempt.final
+    if final is None:
+        return hit.finding.confidence
+    own = {item.line for item in attempt.errors if item.value == final.value}
+    lines = {line for line, _ in hit.finding.evidence}
+    if lines and not lines <= own:
+        return hit.finding.confidence
+    return min(hit.finding.confidence, RESTATES_THE_CODE)
 
 
 def _cause_of(hit: Hit) -> str:

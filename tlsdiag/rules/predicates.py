@@ -38,6 +38,7 @@ class Subject:
     scope: Scope
     version_known: bool = True
     platform_version: str | None = None
+    earlier_success: bool = False  # an earlier attempt of the same log completed its handshake
     diff: Any = None  # a tlsdiag.diff.Comparison when the attempt is the failing side of a diff
 
     @property

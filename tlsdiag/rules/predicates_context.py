@@ -73,4 +73,14 @@ def heap_above(subject: Subject, limit: int) -> Match | None:
     return Match([lowest], {"heap_free": lowest.value})
 
 
-__all__ = ["heap_above", "heap_below", "requested_host_is_ip"]
+@predicate("worked_before")
+def worked_before(subject: Subject, expected: bool) -> Match | None:
+    """An earlier attempt in the same log completed its handshake, or the paste says the first requests worked."""
+    said = [item for item in subject.attempt.context if item.kind == "worked-before"]
+    found = subject.earlier_success or bool(said)
+    if found != bool(expected):
+        return None
+    return Match(said[:1])
+
+
+__all__ = ["heap_above", "heap_below", "requested_host_is_ip", "worked_before"]

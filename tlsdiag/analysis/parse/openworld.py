@@ -51,7 +51,7 @@ _NOT_A_CODE = frozenset(
 )
 _PREFILTER = re.compile(
     r"\d| - |MBEDTLS_|ESP_ERR_|PSA_ERROR_|alert|refused|reset|timed? ?out|unreachable|resolve|hostname|"
-    r"certificate|verif|unknown error|handshake|SSL|TLS|hardware",
+    r"certificate|verif|unknown error|handshake|SSL|TLS|hardware|subsequent|later|first|every|second",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(
@@ -93,7 +93,17 @@ _ALERT_OUT = re.compile(r"\b(?:send|sending|sent|sends)\b", re.IGNORECASE)
 _FAILED_IN_WORDS = re.compile(
     r"\b(?:(?:failed|unable|could not|couldn't|cannot)(?: to)?(?: perform| do| complete| establish)?(?: an?| the)?"
     r" (?:SSL|TLS|secure)(?:/TLS)? (?:handshake|connection)|(?:SSL|TLS)(?:/TLS)? (?:handshake|connection)"
-    r"(?: has| was)? (?:failed|could not be established|error))",
+    r"(?: has| was)? (?:failed|could not be established|error))"
+    r"|\b(?:Secure|SSL|TLS)\w*?(?:Connection|Handshake|Connect)\w*?Fail\w*",
+    re.IGNORECASE,
+)
+#: a paste that says the connection worked before and now fails ("subsequent fetches are failing")
+_WORKED_BEFORE = re.compile(
+    r"\b(?:subsequent|later|following|next|second|repeated|every (?:other|\d+(?:st|nd|rd|th)?))"
+    r" (?:\w+ ){0,2}(?:requests?|fetch(?:es)?|calls?|connections?|attempts?|tries|publish(?:es)?|posts?)"
+    r"(?: \w+){0,3} (?:fail|failing|failed|stop)"
+    r"|\b(?:first|initial) (?:\w+ ){0,2}(?:request|fetch|call|connection|attempt|one)s?"
+    r" (?:works?|succeeds?|worked|succeeded|is fine|ok)",
     re.IGNORECASE,
 )
 #: a hardware crypto unit or driver reporting a fault (a bignum or AES accelerator that cannot do the operation)
@@ -391,6 +401,8 @@ def scan(message: str, forms: dict[str, str] | None = None) -> tuple[Payload, ..
         if pattern.search(message):
             found.append((events.Context, {"kind": kind, "value": None, "detail": message.strip()[:200]}))
             break
+    if _WORKED_BEFORE.search(message):
+        found.append((events.Context, {"kind": "worked-before", "value": None, "detail": message.strip()[:200]}))
     if _HARDWARE_FAULT.search(message):
         found.append((events.Context, {"kind": "hardware-fault", "value": None, "detail": message.strip()[:200]}))
     if not values and _FAILED_IN_WORDS.search(message):
