@@ -274,8 +274,6 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
 
 
 _CODE = "code-meaning"
-#: how strongly a rule speaks for its cause when all it rests on is the code the attempt failed with
-RESTATES_THE_CODE = 0.3
 
 
 def _evidence_strength(hit: Hit, attempt: AttemptView) -> float:
@@ -291,7 +289,7 @@ def _evidence_strength(hit: Hit, attempt: AttemptView) -> float:
     lines = {line for line, _ in hit.finding.evidence}
     if lines and not lines <= own:
         return hit.finding.confidence
-    return min(hit.finding.confidence, RESTATES_THE_CODE)
+    return min(hit.finding.confidence, differential.RESTATED)
 
 
 def _cause_of(hit: Hit) -> str:

@@ -32,14 +32,19 @@ from tlsdiag.model import Fix
 
 #: how strongly a rule's confidence speaks for its cause: LR = SCALE * c / (1 - c)
 RULE_SCALE = 4.0
-#: weight kept for causes the differential does not list, relative to the listed ones (total 1)
+#: weight kept for causes the differential does not list, relative to the listed ones (total 1): more when
+#: the log shows nothing but the code, since a code alone misleads often enough (a verify failure that
+#: is really memory, an EOF that is really the heap)
 UNLISTED = 0.1
+UNLISTED_CODE_ONLY = 0.3
 #: a listed cause needs at least this share to be shown as a candidate
 SHOWN_SHARE = 0.04
-MAX_CANDIDATES = 4
+MAX_CANDIDATES = 6
 #: prior of a cause a rule names that the code's differential does not list
 OFF_LIST_PRIOR = 0.03
 MAX_CONFIDENCE = 0.99
+#: a rule's vote when it only restates the failing value (see tlsdiag.rules._evidence_strength)
+RESTATED = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +212,8 @@ def weigh(
             candidates[cause].rule = hit
     for candidate in candidates.values():
         candidate.weight = candidate.prior * factors.get(candidate.cause, 1.0) * strength.get(candidate.cause, 1.0)
-    rest = UNLISTED + (1.0 - reading_share)
+    independent = bool(clues) or any(confidence > RESTATED for _, _, confidence in rules)
+    rest = (UNLISTED if independent else UNLISTED_CODE_ONLY) + (1.0 - reading_share)
     total = sum(candidate.weight for candidate in candidates.values()) + rest
     for candidate in candidates.values():
         candidate.confidence = min(MAX_CONFIDENCE, candidate.weight / total) if total else 0.0
