@@ -233,6 +233,11 @@ class Knowledge:
         return True
 
     @cached_property
+    def server_requirements(self) -> dict[str, Any]:
+        """What servers commonly need a ClientHello to offer (``knowledge/tls/server-requirements.toml``)."""
+        return load_toml(knowledge_path("tls", "server-requirements.toml"))
+
+    @cached_property
     def step_milestones(self) -> dict[str, str]:
         """mbedTLS step text ("write client hello") -> the handshake milestone it completes."""
         return dict(load_toml(knowledge_path("tls", "steps.toml"))["step"])

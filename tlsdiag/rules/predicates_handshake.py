@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tlsdiag.analysis.views import Milestone
+from tlsdiag.knowledge import load
 from tlsdiag.rules.predicates import Match, Subject, as_list, predicate
 
 #: handshake messages a server sends to a client (milestone names of ``knowledge/tls/steps.toml``)
@@ -237,6 +238,51 @@ def hello_lacks(subject: Subject, spec: Any) -> Match | None:
             return None
         facts[fact] = wanted[0]
     return Match([hello], facts)
+
+
+@predicate("offer_narrow")
+def offer_narrow(subject: Subject, spec: Any) -> Match | None:
+    """Our ClientHello's offer is narrow (``true``) or ordinary (``false``) in each list ``spec`` names:
+    ``suites`` (none of the mainstream suites, or very few), ``groups`` and ``signature_algorithms``
+    (one that servers commonly need is missing; ``knowledge/tls/server-requirements.toml``).
+
+    When the log does not show the ClientHello's lists, the match assumes the asked-for answer and says
+    so. Facts: ``missing_group``, ``missing_sigalg`` (the first common one the offer lacks) and the offered
+    lists."""
+    needs = load().server_requirements
+    hello = subject.attempt.client_hello
+    facts = _hello_facts(subject)
+    assumptions: list[str] = []
+    evidence: list[Any] = []
+    for key, wanted in spec.items():
+        if key == "suites":
+            offered = [code for code in (hello.ciphersuites if hello else ()) if code not in (0x00FF, 0x5600)]
+            known = bool(offered)
+            narrow = len(offered) < needs["min_suites"] or not set(offered) & set(needs["mainstream_suites"])
+        elif key == "groups":
+            offered_groups = hello.supported_groups if hello is not None and hello.source == "wire" else ()
+            known = bool(offered_groups)
+            missing = [name for name in needs["common_groups"] if name not in offered_groups]
+            narrow = bool(missing)
+            if missing and known:
+                facts["missing_group"] = missing[0] if "secp384r1" not in missing else "secp384r1"
+        else:
+            offered_sigalgs = hello.signature_algorithms if hello is not None and hello.source == "wire" else ()
+            known = bool(offered_sigalgs)
+            missing = [name for name in needs["common_signature_algorithms"] if name not in offered_sigalgs]
+            narrow = bool(missing)
+            if missing and known:
+                facts["missing_sigalg"] = (
+                    missing[0] if "ecdsa_secp384r1_sha384" not in missing else "ecdsa_secp384r1_sha384"
+                )
+        if not known:
+            assumptions.append(f"the log does not show the {key.replace('_', ' ')} the ClientHello offered")
+            continue
+        if narrow != bool(wanted):
+            return None
+        if hello is not None:
+            evidence = [hello]
+    return Match(evidence, facts, assumptions)
 
 
 @predicate("record_type")

@@ -74,7 +74,7 @@ class Parser:
         stats = self.stats
         dialects = stats.dialects
         unrecognized = events.Unrecognized
-        for number, text, span in wrapped.rejoin(lines, self._complete):
+        for number, text, span in wrapped.rejoin(lines, self._complete, self._closed):
             stats.lines += span
             if span > 1:
                 stats.rejoined += span - 1
@@ -115,6 +115,12 @@ class Parser:
             return True
         known = catalogue.match(message)
         return known is not None and not known.truncated
+
+    def _closed(self, text: str) -> bool:
+        """Whether ``text`` is a whole library message whose format ends in literal text (no ``%s`` at the end)."""
+        _, message, _ = envelopes.frame(text, 0, "")
+        known = catalogue.match(message.strip())
+        return known is not None and not known.truncated and not known.format.rstrip().endswith("%s")
 
     def _event(self, env: events.Envelope, message: str, debug: bool) -> events.Event | None:
         if debug:

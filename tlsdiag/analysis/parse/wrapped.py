@@ -7,8 +7,8 @@ between them (``x509_verify_cert() returned -9984`` / ``(-0x2700)``, a hex dump 
 cut in the middle of a word) is lost. This stage joins them before dispatch when the shape of the two
 lines says so:
 
-* **hard wrap**: the first line is exactly as long as a terminal is wide, is no whole message by
-  itself, and the next one has no envelope: the text continues without a separator;
+* **hard wrap**: the first line is exactly as long as a terminal is wide, is no library message that
+  ends in literal text, and the next one has no envelope: the text continues without a separator;
 * **soft wrap**: an enveloped record long enough to have been wrapped, whose message no rule reads as
   a whole, is followed by a line with no envelope that is no record of its own: the text continues
   after a space (the wrap took it);
@@ -34,11 +34,14 @@ SOFT_WRAP_MIN = 60
 MAX_PARTS = 8
 
 
-def rejoin(lines: Iterable[tuple[int, str]], complete: Callable[[str], bool]) -> Iterator[tuple[int, str, int]]:
+def rejoin(
+    lines: Iterable[tuple[int, str]], complete: Callable[[str], bool], closed: Callable[[str], bool]
+) -> Iterator[tuple[int, str, int]]:
     """``(first line number, text, physical lines it spans)`` for every record of ``lines``.
 
-    ``complete(text)`` says whether a line is a whole message some dialect rule reads: such a line is
-    only joined to what follows when its length says a terminal cut it.
+    ``complete(text)`` says whether a line is a whole message some dialect rule reads, ``closed(text)``
+    whether it is a library message that ends in literal text (nothing can follow it): a complete line
+    is joined to what follows only when its length says a terminal cut it, a closed one never.
     """
     pending: tuple[int, str, int] | None = None
     for number, text in lines:
@@ -46,7 +49,7 @@ def rejoin(lines: Iterable[tuple[int, str]], complete: Callable[[str], bool]) ->
             pending = (number, text, 1)
             continue
         first, joined, span = pending
-        separator = continuation(joined, text, complete, span) if span < MAX_PARTS else None
+        separator = continuation(joined, text, complete, closed, span) if span < MAX_PARTS else None
         if separator is None:
             yield pending
             pending = (number, text, 1)
@@ -56,7 +59,9 @@ def rejoin(lines: Iterable[tuple[int, str]], complete: Callable[[str], bool]) ->
         yield pending
 
 
-def continuation(previous: str, text: str, complete: Callable[[str], bool], span: int = 1) -> str | None:
+def continuation(
+    previous: str, text: str, complete: Callable[[str], bool], closed: Callable[[str], bool], span: int = 1
+) -> str | None:
     """The separator that joins ``text`` to ``previous`` ("" or " "), or None when it is a line of its own."""
     if not text or not previous or text.isspace():
         return None
@@ -67,7 +72,7 @@ def continuation(previous: str, text: str, complete: Callable[[str], bool], span
         return None  # the cheap test: most lines end here
     if _record_of_its_own(text):
         return None
-    if hard and not complete(previous):
+    if hard and not closed(previous):
         return ""
     if long_record and _continues_sentence(text) and _has_envelope(previous) and not complete(previous):
         return " "
