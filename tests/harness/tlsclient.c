@@ -52,6 +52,13 @@
 #include "mbedtls/memory_buffer_alloc.h"
 #endif
 
+/* mbedtls_ssl_conf_psk() exists only in a build with a PSK key exchange, which a device build may leave out. */
+#if defined(MBEDTLS_SSL_HANDSHAKE_WITH_PSK_ENABLED) || defined(MBEDTLS_KEY_EXCHANGE_SOME_PSK_ENABLED)
+#define TLSCLIENT_PSK 1
+#else
+#define TLSCLIENT_PSK 0
+#endif
+
 #define MAX_SUITES 32
 #define MAX_IDS 16
 #define MAX_HEAP (1024 * 1024)
@@ -681,6 +688,10 @@ int main(int argc, char **argv)
         fputs("tlsclient: psk must be an even number of hex digits, at most 64 bytes\n", stderr);
         return 2;
     }
+    if (psk_length > 0 && !TLSCLIENT_PSK) {
+        fputs("tlsclient: psk needs a build with a PSK key exchange\n", stderr);
+        return 2;
+    }
     if (use_fixed_heap() != 0) {
         return 2;
     }
@@ -786,12 +797,14 @@ int main(int argc, char **argv)
         report_failure("mbedtls_ssl_conf_own_cert", ret);
         goto exit;
     }
+#if TLSCLIENT_PSK
     if (psk_length > 0 &&
         (ret = mbedtls_ssl_conf_psk(conf, psk, psk_length, (const unsigned char *) opt.psk_identity,
                                     strlen(opt.psk_identity))) != 0) {
         report_failure("mbedtls_ssl_conf_psk", ret);
         goto exit;
     }
+#endif
     if (configure_3x(conf, groups, sig_algs) != 0) {
         exit_code = 2;
         goto exit;

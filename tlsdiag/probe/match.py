@@ -53,6 +53,7 @@ class ProbeFinding:
     fixes: list[Fix]
     references: list[str]
     error: str | None = None  # the error the device's handshake is predicted to end with
+    step: str | None = None  # the server's handshake message the device is reading when it stops
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ class ProbeFinding:
             "fixes": [fix.to_json() for fix in self.fixes],
             "references": list(self.references),
             "predicted_error": self.error,
+            "predicted_step": self.step,
         }
 
 
@@ -98,6 +100,7 @@ class Matcher:
         self.trust = trust
         self.ca_name = ca_name
         self.findings: list[ProbeFinding] = []
+        self.version: str | None = None  # the version the two would negotiate, once known
         self.now = datetime.datetime.now(datetime.UTC)
 
     # -- building findings -----------------------------------------------------------------------------
@@ -111,8 +114,11 @@ class Matcher:
         changes: Sequence[MacroChange] = (),
         device_actions: Sequence[Fix] = (),
         severity: str | None = None,
+        variant: str | None = None,
     ) -> ProbeFinding:
         entry = data.checks()[key]
+        if variant is not None:
+            entry = {**entry, **entry["when"][variant]}
         evidence = [Evidence("server", text) for text in server_evidence]
         evidence += [Evidence("device", text, line) for line, text in device_evidence]
         fixes = self._device_fixes(entry["id"], changes) + list(device_actions)
@@ -131,9 +137,16 @@ class Matcher:
             fixes=fixes,
             references=list(entry.get("references", ())),
             error=data.for_major(entry.get("errors", {}), self.device.series) or None,
+            step=self._step(entry.get("step")),
         )
         self.findings.append(finding)
         return finding
+
+    def _step(self, step: str | dict[str, str] | None) -> str | None:
+        """The check's step, for the negotiated version when it depends on it (unknown version: no step)."""
+        if isinstance(step, dict):
+            return step.get(self.version) if self.version else None
+        return step or None
 
     def _device_fixes(self, rule: str, changes: Sequence[MacroChange]) -> list[Fix]:
         if not changes:
@@ -168,7 +181,7 @@ class Matcher:
     # -- the checks --------------------------------------------------------------------------------------
 
     def run(self) -> Verdict:
-        version = self.versions()
+        version = self.version = self.versions()
         suite = None
         if version is not None:
             suites = self.suites(version)
@@ -491,6 +504,8 @@ class Matcher:
             state, flag = f"is not valid before {certificate.not_before:%Y-%m-%d}", "FUTURE"
         else:
             return
+        feature = data.capabilities()["feature"]["time_date"]
+        checks_dates = self.device.capability(feature)
         self.report(
             "certificate-time",
             {
@@ -500,8 +515,11 @@ class Matcher:
                 "not_before": f"{certificate.not_before:%Y-%m-%d %H:%M}",
                 "not_after": f"{certificate.not_after:%Y-%m-%d %H:%M}",
             },
-            (),
+            (self.device.lines([feature["enable"]]) or [(None, f"{feature['enable']} is not defined")])
+            if checks_dates is False
+            else (),
             [f"{certificate.subject}: valid {certificate.not_before:%Y-%m-%d} to {certificate.not_after:%Y-%m-%d}"],
+            variant="dates-unchecked" if checks_dates is False else None,
         )
 
     def records(self) -> None:
@@ -591,7 +609,7 @@ class Matcher:
             if different
             else "The handshake stops with MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE (-0x7780)."
         )
-        finding = self.report(
+        self.report(
             "sni-required",
             {
                 "behaviour": behaviour,
@@ -606,9 +624,8 @@ class Matcher:
             ],
             changes,
             actions,
+            variant="other-certificate" if different else None,
         )
-        if different:
-            finding.error = "-0x2700"
 
     def client_auth(self) -> None:
         profile, device = self.profile, self.device
@@ -621,6 +638,8 @@ class Matcher:
         has = device.client_certificate
         if has is True:
             return
+        tickets = (profile.session_tickets, device.feature("session_tickets"))
+        uses_tickets = False if False in tickets else (True if all(state is True for state in tickets) else None)
         severity = "failure" if has is False else "warning"
         device_text = (
             "The device's code never calls mbedtls_ssl_conf_own_cert(), so it has no certificate to send."
@@ -628,7 +647,7 @@ class Matcher:
             else "Whether the device presents a certificate is not known from its build: it must call "
             "mbedtls_ssl_conf_own_cert() with a certificate the server trusts (give --code to check)."
         )
-        self.report(
+        finding = self.report(
             "client-certificate-required",
             {"and_device": " and the device sends none" if has is False else "", "device_text": device_text},
             (),
@@ -643,12 +662,84 @@ class Matcher:
                 )
             ],
             severity=severity,
+            variant="tickets" if uses_tickets else None,
         )
+        if uses_tickets is None:
+            finding.step = None  # NewSessionTicket or ChangeCipherSpec first: not known
+
+    def ca_file(self) -> set[str]:
+        """Can the build load the device's CA file? The subjects of the roots it cannot parse.
+
+        mbedTLS parses a certificate only when it builds its signature algorithm, trust anchors included:
+        a file of such certificates is rejected, a bundle loads without them.
+        """
+        trust, device = self.trust, self.device
+        if trust is None or not trust.roots or device.from_log:
+            return set()
+        skipped = [(root, why) for root in trust.roots if (why := self._unparsable(root)) is not None]
+        if not skipped:
+            return set()
+        algorithms = sorted({root.signature_algorithm for root, _ in skipped})
+        missing = sorted({name for _, names in skipped for name in names})
+        changes = self._enable("key", missing, "PROBE-TRUST-004")
+        device_evidence: list[tuple[int | None, str]] = [
+            (None, f"{self.ca_name}: {root.subject}, {root.signature_algorithm}") for root, _ in skipped
+        ]
+        device_evidence += device.lines([change.macro for change in changes])
+        server_evidence = [f"chain ends at {trust.top}, issued by {trust.needed}"]
+        reason = f"its certificates are signed with {_words(algorithms)}" + (
+            f", and the build leaves out {_words([name.upper() for name in missing])}" if missing else ""
+        )
+        if len(skipped) == len(trust.roots):
+            self.report(
+                "ca-unloadable",
+                {"ca_name": self.ca_name, "reason": reason, "algorithms": _words(algorithms)},
+                device_evidence,
+                server_evidence,
+                changes,
+            )
+            return {root.subject for root, _ in skipped}
+        names = [root.subject for root, _ in skipped]
+        needed = trust.trusted and trust.root in names
+        self.report(
+            "ca-partly-unloadable",
+            {
+                "count": len(skipped),
+                "ca_count": trust.ca_count,
+                "ca_name": self.ca_name,
+                "and_root": f", among them {trust.root}, the root this server needs" if needed else "",
+                "names": _words(names),
+                "verb": "is" if len(names) == 1 else "are",
+                "algorithms": _words(algorithms),
+                "root_note": f"The server's chain leads to {trust.root}, so the device cannot verify it: the "
+                "handshake stops with MBEDTLS_ERR_X509_CERT_VERIFY_FAILED (-0x2700) when the server's Certificate "
+                "arrives."
+                if needed
+                else "",
+            },
+            device_evidence,
+            server_evidence,
+            changes,
+            variant="needed-root" if needed else None,
+        )
+        return set(names)
+
+    def _unparsable(self, certificate: ServerCertificate) -> list[str] | None:
+        """What the build lacks to parse ``certificate`` (hash and key names), or None when it can."""
+        device = self.device
+        if certificate.signature_key in ("ed25519", "ed448", "dsa", "unknown"):
+            return []  # no mbedTLS version has these signature OIDs
+        missing = [certificate.signature_key] if device.key(certificate.signature_key) is False else []
+        hash_name = certificate.signature_hash
+        if hash_name and device.hash(hash_name) is False:
+            missing.append(hash_name)
+        return missing or None
 
     def trust_check(self) -> None:
         chain = self.profile.certificates
         if not chain:
             return
+        unloadable = self.ca_file()
         top = chain[-1]
         if self.trust is None:
             self.report("trust-unchecked", {"needed": top.issuer}, (), [f"chain ends at {top.subject}"])
@@ -661,6 +752,8 @@ class Matcher:
             "ca_count": trust.ca_count,
             "root": trust.root,
         }
+        if trust.trusted and trust.root in unloadable:
+            return
         if trust.trusted:
             self.report("trusted", facts, (), [f"chain ends at {trust.top}"])
             return

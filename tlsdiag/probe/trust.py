@@ -22,6 +22,7 @@ class Trust(NamedTuple):
     needed: str  # the issuer the chain needs (the top certificate's issuer)
     top: str  # the last certificate of the walk
     ca_count: int
+    roots: tuple[ServerCertificate, ...] = ()  # the CA file's certificates
 
 
 def read_roots(path: str) -> list[ServerCertificate]:
@@ -67,9 +68,9 @@ def check(chain: list[ServerCertificate], roots: list[ServerCertificate]) -> Tru
     for _ in range(MAX_DEPTH):
         for root in roots:
             if root.der == current.der or _issued_by(current, root):
-                return Trust(True, root.subject, current.issuer, current.subject, len(roots))
+                return Trust(True, root.subject, current.issuer, current.subject, len(roots), tuple(roots))
         parent = next((item for item in chain if item is not current and _issued_by(current, item)), None)
         if parent is None or parent is current:
             break
         current = parent
-    return Trust(False, None, current.issuer, current.subject, len(roots))
+    return Trust(False, None, current.issuer, current.subject, len(roots), tuple(roots))
