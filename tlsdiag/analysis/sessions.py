@@ -76,6 +76,8 @@ class Session:
         certificate verification that failed in a handshake that never completed."""
         if self.final_error is not None or any(step.outcome == "failed" for step in self.console):
             return True
+        if any(item.kind in _ENDS_IN_A_CRASH for item in self.context_events if item.env.line >= self.first_line):
+            return self.started
         return self.handshake_done is None and any(item.flags_value or item.flag for item in self.verify)
 
     @property
@@ -248,6 +250,8 @@ class SessionBuilder:
             _append(session.offered, event)
         elif kind is events.Measure:
             _append(session.measures, event)
+            if event.name.startswith("application_data") and session.handshake_done is None:
+                session.handshake_done = env.line  # application data only flows once the handshake is over
         elif kind in (events.CertificateText, events.CertificateDer):
             _append(session.certificates, event)
         elif kind is events.Context:
@@ -268,6 +272,9 @@ class SessionBuilder:
                 session.largest_gap = (gap, previous[1], line)
         session._last_stamp = (stamp, line)
 
+
+#: context lines that end an attempt in progress: the device crashed or a watchdog fired
+_ENDS_IN_A_CRASH = frozenset({"crash", "watchdog"})
 
 #: context lines that are themselves part of a connection attempt (esp-tls reporting on it)
 _CONNECTION_CONTEXT = frozenset(

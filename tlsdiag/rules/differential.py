@@ -40,6 +40,8 @@ UNLISTED_CODE_ONLY = 0.3
 #: a listed cause needs at least this share to be shown as a candidate
 SHOWN_SHARE = 0.04
 MAX_CANDIDATES = 6
+MAX_CANDIDATES_FLAT = 9
+FLAT = 0.3  # a top share below this: no cause stands out
 #: prior of a cause a rule names that the code's differential does not list
 OFF_LIST_PRIOR = 0.03
 MAX_CONFIDENCE = 0.99
@@ -227,6 +229,9 @@ def _fill(text: str, facts: dict[str, Any]) -> str:
 
 
 def shown(candidates: list[Candidate]) -> list[Candidate]:
-    """The candidates worth a finding: the likeliest, and the others with a real share."""
+    """The candidates worth a finding: the likeliest, and the others with a real share (more of them when the
+    evidence is flat and no cause stands out)."""
     kept = [item for item in candidates if item.rule is not None or item.confidence >= SHOWN_SHARE]
-    return kept[:MAX_CANDIDATES] if kept else candidates[:1]
+    flat = bool(candidates) and candidates[0].confidence < FLAT
+    limit = MAX_CANDIDATES_FLAT if flat else MAX_CANDIDATES
+    return kept[:limit] if kept else candidates[:1]

@@ -148,12 +148,13 @@ class Parser:
         if found is None:
             return self._trace(env, message) if debug else self._open_world(env, message)
         cls, values = found
-        if cls is events.Context and values[0] in _WHOLE_LINE_CONTEXT:
+        if (cls is events.Context and values[0] in _WHOLE_LINE_CONTEXT) or cls is events.ErrorText:
             return self._with_open_world(cls(env, *values), message)
         return cls(env, *values)
 
-    def _with_open_world(self, event: events.Context, message: str) -> Any:
-        """A line a context rule claims whole (Wi-Fi, clock, crash...) may still carry an error value."""
+    def _with_open_world(self, event: Any, message: str) -> Any:
+        """A line a context rule claims whole (Wi-Fi, clock, crash...), or a complaint in words, may still carry
+        an error value or a library text."""
         found = self._scan(event.env, message)
         if type(found) is not tuple:
             return event

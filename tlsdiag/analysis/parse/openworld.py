@@ -51,7 +51,7 @@ _NOT_A_CODE = frozenset(
 )
 _PREFILTER = re.compile(
     r"\d| - |MBEDTLS_|ESP_ERR_|PSA_ERROR_|alert|refused|reset|timed? ?out|unreachable|resolve|hostname|"
-    r"certificate|verif|unknown error|handshake|SSL|TLS|hardware|subsequent|later|first|every|second",
+    r"certificate|verif|unknown error|handshake|SSL|TLS|hardware|subsequent|later|first|every|second|bytes",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(
@@ -106,6 +106,14 @@ _WORKED_BEFORE = re.compile(
     r" (?:works?|succeeds?|worked|succeeded|is fine|ok)",
     re.IGNORECASE,
 )
+#: the program reports progress of its handshake ("performing session handshake", "Starting the TLS handshake")
+_HANDSHAKE_PROGRESS = re.compile(
+    r"\b(?:perform\w*|start\w*|begin\w*|doing|initiat\w*)(?: the| a)?(?: SSL/TLS| TLS| SSL| DTLS| session| secure)?"
+    r" handshake\b",
+    re.IGNORECASE,
+)
+#: application data moved over the connection, which only happens once the handshake is over
+_DATA_MOVED = re.compile(r"\b(\d+) bytes? (read|written|received|sent)\b", re.IGNORECASE)
 #: a hardware crypto unit or driver reporting a fault (a bignum or AES accelerator that cannot do the operation)
 _HARDWARE_FAULT = re.compile(
     r"\b(?:hardware|accelerator|HW crypto|crypto engine|crypto hardware)\b.{0,40}?\b(?:error|fail\w*|too large|fault)"
@@ -407,4 +415,10 @@ def scan(message: str, forms: dict[str, str] | None = None) -> tuple[Payload, ..
         found.append((events.Context, {"kind": "hardware-fault", "value": None, "detail": message.strip()[:200]}))
     if not values and _FAILED_IN_WORDS.search(message):
         found.append((events.ConsoleStep, {"step": "TLS handshake", "outcome": "failed"}))
+    elif _HANDSHAKE_PROGRESS.search(message):
+        found.append((events.ConsoleStep, {"step": "TLS handshake", "outcome": None}))
+    moved = _DATA_MOVED.search(message)
+    if moved and int(moved.group(1)) > 0:
+        direction = "in" if moved.group(2).lower() in ("read", "received") else "out"
+        found.append((events.Measure, {"name": f"application_data_{direction}", "value": int(moved.group(1))}))
     return tuple(found)
