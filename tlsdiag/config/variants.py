@@ -1,0 +1,104 @@
+"""When the recommendation depends on the version: plans that agree are merged, and the differences named.
+
+The plans of consecutive versions that come out the same (the same findings, fragment and header)
+become one variant labelled with every version it is for, so a log whose version is a range gets one
+answer where the range makes no difference, and one labelled fragment per side where it does. What
+makes the sides differ is said in words a user can check: the failing code's meaning per version,
+the header the options live in, the options to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from tlsdiag.config.plan import Plan
+from tlsdiag.config.version_scope import span
+from tlsdiag.versions import VersionSelection, series_key
+
+
+def merge(plans: Sequence[Plan]) -> list[Plan]:
+    """Consecutive plans with the same outcome as one plan (the newest version's) standing for all of them."""
+    merged: list[Plan] = []
+    for plan in plans:
+        if merged and outcome(merged[-1]) == outcome(plan):
+            merged[-1] = replace(plan, points=[*merged[-1].points, *plan.points])
+        else:
+            merged.append(plan)
+    return merged
+
+
+def outcome(plan: Plan) -> tuple[object, ...]:
+    """What a user would see change between versions: the findings that count, the header, the fragment."""
+    findings = tuple((finding.rule, finding.title) for finding in plan.findings if finding.severity != "info")
+    header = plan.header if plan.fragment.text else None  # an empty fragment goes into no header
+    return header, plan.fragment.text, findings
+
+
+def label(plan: Plan) -> str:
+    """``mbedTLS 2.7-2.28``, or for ESP-IDF builds ``ESP-IDF 4.0-4.4 (mbedTLS 2.16-2.28)``."""
+    mbedtls = f"mbedTLS {span(series_of(plan))}"
+    minors = [minor for point in plan.points for minor in point.esp_idf]
+    if not minors:
+        return mbedtls
+    ordered = sorted(dict.fromkeys(minors), key=series_key)
+    return f"ESP-IDF {span(ordered)} ({mbedtls})"
+
+
+def series_of(plan: Plan) -> list[str]:
+    found = {series for point in plan.points for series in point.series}
+    return sorted(found, key=series_key)
+
+
+def reasons(variants: Sequence[Plan], failing: tuple[str, int] | None) -> list[str]:
+    """Why the variants differ, each reason naming the versions on each side."""
+    found: list[str] = []
+    if failing is not None:
+        meaning = _code_meaning(failing, [series for plan in variants for series in series_of(plan)])
+        if meaning:
+            found.append(meaning)
+    headers = _by_value([(plan.header, plan) for plan in variants if plan.header])
+    if len(headers) > 1 and any(plan.changes for plan in variants):
+        found.append(
+            "the options live in " + _join([f"{header} in {_versions(plans)}" for header, plans in headers.items()])
+        )
+    options = _by_value([(", ".join(change.option for change in plan.changes) or "nothing", plan) for plan in variants])
+    if len(options) > 1:
+        sides = [f"{text} for {_versions(plans)}" for text, plans in options.items()]
+        found.append("what to change: " + "; ".join(sides))
+    if not found:
+        found.append("the findings that apply differ between these versions")
+    return found
+
+
+def _code_meaning(failing: tuple[str, int], series: list[str]) -> str | None:
+    """``-0x7500 is MBEDTLS_ERR_SSL_CERTIFICATE_TOO_LARGE in mbedTLS 2.7-2.28 and ... in 3.0-3.6``."""
+    from tlsdiag.codes import Scope, decode_value
+
+    raw, value = failing
+    decoded = decode_value(value, Scope(VersionSelection(None, tuple(sorted(set(series), key=series_key)))))
+    readings = [
+        (" + ".join(part.name or part.hex for part in item.parts), item.versions)
+        for item in decoded.interpretations
+        if item.kind in ("mbedtls", "psa") and item.versions
+    ]
+    names = {name for name, _ in readings}
+    if len(names) < 2:
+        return None
+    sides = [f"{name} in mbedTLS {span(list(versions))}" for name, versions in readings]
+    return f"the failing code {raw} is " + _join(sides)
+
+
+def _by_value(items: Sequence[tuple[str, Plan]]) -> dict[str, list[Plan]]:
+    grouped: dict[str, list[Plan]] = {}
+    for value, plan in items:
+        grouped.setdefault(value, []).append(plan)
+    return grouped
+
+
+def _versions(plans: Sequence[Plan]) -> str:
+    return " and ".join(label(plan) for plan in plans)
+
+
+def _join(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
