@@ -22,7 +22,7 @@ from tlsdiag.config.plan import Inputs, Plan, fitting, plan_for, platform_defaul
 from tlsdiag.config.ram import Estimate
 from tlsdiag.config.reader import read_config
 from tlsdiag.config.targets import TARGETS, target_for_kind
-from tlsdiag.config.variants import label, merge, reasons
+from tlsdiag.config.variants import applies_to, label, merge, reasons
 from tlsdiag.config.version_scope import VersionScope, settle, span
 from tlsdiag.errors import InputError
 from tlsdiag.model import Finding
@@ -97,98 +97,80 @@ def recommend(
     scope = settle(target, config, mbedtls_version, esp_idf_version, context, knowledge)
     inputs = Inputs(target, config, server_suites, mbedtls_version, code_paths, user_config, knowledge)
     plans = [plan_for(point, _diagnose(analysis, point.series), inputs) for point in scope.points]
-    variants = merge(plans)
+    failing = _failing(analysis)
+    variants = merge(plans, failing)
     log_findings = _diagnose(analysis, scope.series)
+    opening = _allowed(scope, target, analysis is not None)
     if analysis is not None and scope.basis not in ("log", "none"):
         analysis = _pinned(analysis, scope, mbedtls_version)
-    if len(variants) == 1:
-        return _single(variants[0], scope, target, config, analysis, log_findings)
-    return _split(variants, scope, target, analysis, log_findings)
-
-
-def _single(
-    plan: Plan, scope: VersionScope, target: str, config: Config | None, analysis: Any, log_findings: list[Finding]
-) -> Recommendation:
-    """One change set holds for every version the inputs allow; fixes for other versions are left out."""
-    return Recommendation(
-        target=target,
-        config=config,
-        lint=plan.lint,
-        log_findings=[fitting(finding, plan.points) for finding in log_findings],
-        log=_log_json(analysis),
-        changes=plan.changes,
-        fragment=plan.fragment,
-        after=plan.after,
-        before_estimate=plan.before_estimate,
-        after_estimate=plan.after_estimate,
-        series=plan.series,
-        esp_idf_version=plan.esp_idf_version,
-        notes=[*scope.notes, *plan.notes],
-        summary=_single_summary(scope, plan, target),
-        scope=scope,
-        variants=[plan],
-    )
-
-
-def _split(
-    variants: list[Plan], scope: VersionScope, target: str, analysis: Any, log_findings: list[Finding]
-) -> Recommendation:
-    """The change set depends on the version: the changes all variants share, and each variant labelled."""
-    failing = _failing(analysis)
-    common = [change for change in variants[0].changes if all(change in plan.changes for plan in variants[1:])]
-    labels = {id(plan): label(plan) for plan in variants}
-    applies: dict[str, list[str]] = {}
-    for plan in variants:
-        for finding in plan.findings:
-            applies.setdefault(finding.rule, []).append(labels[id(plan)])
-    applies = {rule: found for rule, found in applies.items() if len(found) < len(variants)}
-    shown = {finding.rule for finding in log_findings}
+    chosen = variants[0] if len(variants) == 1 else None
+    shown = {finding.rule for finding in [*log_findings, *(chosen.lint.findings if chosen and chosen.lint else [])]}
     extra: list[Finding] = []
-    for plan in variants:
+    for plan in plans:
         for finding in plan.findings:
             if finding.rule not in shown:
                 shown.add(finding.rule)
                 extra.append(finding)
-    give = f"give {'--esp-idf-version or ' if target == 'sdkconfig' else ''}--mbedtls-version for one answer"
-    summary = f"{_allowed(scope, target)}, and the change depends on which: one fragment per version below ({give})"
-    return Recommendation(
+    result = Recommendation(
         target=target,
-        config=None,
+        config=config,
         lint=None,
         log_findings=log_findings,
         log=_log_json(analysis),
-        changes=common,
-        fragment=render(None, common, target),
+        changes=[],
+        fragment=render(None, [], target),
         after=None,
         before_estimate=None,
         after_estimate=None,
         series=None,
         esp_idf_version=None,
         notes=list(scope.notes),
-        summary=summary,
         scope=scope,
         variants=variants,
-        reasons=reasons(variants, failing),
-        applies_to=applies,
+        applies_to=applies_to(plans),
         variant_findings=extra,
     )
+    return _single(result, chosen, opening) if chosen is not None else _split(result, failing, opening)
 
 
-def _allowed(scope: VersionScope, target: str) -> str:
+def _single(result: Recommendation, plan: Plan, opening: str) -> Recommendation:
+    """One change set holds for every version the inputs allow; fixes for other versions are left out."""
+    scope = result.scope
+    result.lint = plan.lint
+    result.log_findings = [fitting(finding, plan.points) for finding in result.log_findings]
+    result.changes, result.fragment, result.after = plan.changes, plan.fragment, plan.after
+    result.before_estimate, result.after_estimate = plan.before_estimate, plan.after_estimate
+    result.series, result.esp_idf_version = plan.series, plan.esp_idf_version
+    result.notes += plan.notes
+    undecided = scope is not None and scope.basis in ("log", "none") and len(scope.series) > 1
+    if scope is not None and (len(scope.points) > 1 or undecided):
+        result.summary = f"{opening}; the change is the same for {label(plan)}"
+    return result
+
+
+def _split(result: Recommendation, failing: tuple[str, int] | None, opening: str) -> Recommendation:
+    """The change set depends on the version: the changes every variant shares, and each variant labelled."""
+    variants = result.variants
+    result.changes = [change for change in variants[0].changes if all(change in plan.changes for plan in variants)]
+    result.fragment = render(None, result.changes, result.target)
+    result.config = None
+    sdkconfig = result.target == "sdkconfig"
+    give = f"give {'--esp-idf-version or ' if sdkconfig else ''}--mbedtls-version for one answer"
+    result.summary = f"{opening}, and the change depends on which: one fragment per version below ({give})"
+    result.reasons = reasons(variants, failing)
+    return result
+
+
+def _allowed(scope: VersionScope, target: str, has_log: bool) -> str:
     """What the inputs say about the version, in words."""
     if scope.basis == "none":
         what = "ESP-IDF or mbedTLS version" if target == "sdkconfig" else "mbedTLS version"
-        return f"nothing in the log says which {what} it comes from"
+        if has_log:
+            return f"nothing in the log says which {what} it comes from"
+        return f"nothing given says which {what} the build has"
     if scope.basis == "log":
         return f"the log shows mbedTLS {scope.log_range}" if scope.log_range else "the log names the ESP-IDF release"
     return f"{scope.stated} allows mbedTLS {span(scope.series)}"
-
-
-def _single_summary(scope: VersionScope, plan: Plan, target: str) -> str | None:
-    """What a single answer rests on when the inputs did not name one version, and None when they did."""
-    if len(scope.points) == 1 and len(scope.points[0].series) == 1 and scope.basis != "none":
-        return None
-    return f"{_allowed(scope, target)}; the change is the same for {label(plan)}"
 
 
 def _read_within_log(

@@ -17,22 +17,46 @@ from tlsdiag.config.version_scope import span
 from tlsdiag.versions import VersionSelection, series_key
 
 
-def merge(plans: Sequence[Plan]) -> list[Plan]:
+def merge(plans: Sequence[Plan], failing: tuple[str, int] | None) -> list[Plan]:
     """Consecutive plans with the same outcome as one plan (the newest version's) standing for all of them."""
     merged: list[Plan] = []
     for plan in plans:
-        if merged and outcome(merged[-1]) == outcome(plan):
+        if merged and outcome(merged[-1], failing) == outcome(plan, failing):
             merged[-1] = replace(plan, points=[*merged[-1].points, *plan.points])
         else:
             merged.append(plan)
     return merged
 
 
-def outcome(plan: Plan) -> tuple[object, ...]:
-    """What a user would see change between versions: the findings that count, the header, the fragment."""
-    findings = tuple((finding.rule, finding.title) for finding in plan.findings if finding.severity != "info")
+def outcome(plan: Plan, failing: tuple[str, int] | None) -> tuple[object, ...]:
+    """What a user applies, and what the failing code means: the fragment, its header, the code's names.
+
+    Findings that differ alone do not split a recommendation (they are labelled with their versions
+    instead); a code whose meaning differs does, even when neither side has a change to make.
+    """
     header = plan.header if plan.fragment.text else None  # an empty fragment goes into no header
-    return header, plan.fragment.text, findings
+    meaning = tuple(name for name, _ in _readings(failing, series_of(plan))) if failing else ()
+    return header, plan.fragment.text, meaning
+
+
+def applies_to(plans: Sequence[Plan]) -> dict[str, list[str]]:
+    """Rule -> the versions it holds for, for the findings that hold for some of the plans only."""
+    rules = list(dict.fromkeys(finding.rule for plan in plans for finding in plan.findings))
+    found: dict[str, list[str]] = {}
+    for rule in rules:
+        holds = [any(finding.rule == rule for finding in plan.findings) for plan in plans]
+        if all(holds):
+            continue
+        runs: list[list[Plan]] = []
+        for index, plan in enumerate(plans):
+            if not holds[index]:
+                continue
+            if index > 0 and holds[index - 1] and runs:
+                runs[-1].append(plan)
+            else:
+                runs.append([plan])
+        found[rule] = [label(replace(run[-1], points=[point for item in run for point in item.points])) for run in runs]
+    return found
 
 
 def label(plan: Plan) -> str:
@@ -73,20 +97,25 @@ def reasons(variants: Sequence[Plan], failing: tuple[str, int] | None) -> list[s
 
 def _code_meaning(failing: tuple[str, int], series: list[str]) -> str | None:
     """``-0x7500 is MBEDTLS_ERR_SSL_CERTIFICATE_TOO_LARGE in mbedTLS 2.7-2.28 and ... in 3.0-3.6``."""
+    readings = _readings(failing, series)
+    if len({name for name, _ in readings}) < 2:
+        return None
+    sides = [f"{name} in mbedTLS {span(list(versions))}" for name, versions in readings]
+    return f"the failing code {failing[0]} is " + _join(sides)
+
+
+def _readings(failing: tuple[str, int] | None, series: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The names the failing code has in these series, each with the series where it holds."""
+    if failing is None or not series:
+        return []
     from tlsdiag.codes import Scope, decode_value
 
-    raw, value = failing
-    decoded = decode_value(value, Scope(VersionSelection(None, tuple(sorted(set(series), key=series_key)))))
-    readings = [
+    decoded = decode_value(failing[1], Scope(VersionSelection(None, tuple(sorted(set(series), key=series_key)))))
+    return [
         (" + ".join(part.name or part.hex for part in item.parts), item.versions)
         for item in decoded.interpretations
         if item.kind in ("mbedtls", "psa") and item.versions
     ]
-    names = {name for name, _ in readings}
-    if len(names) < 2:
-        return None
-    sides = [f"{name} in mbedTLS {span(list(versions))}" for name, versions in readings]
-    return f"the failing code {raw} is " + _join(sides)
 
 
 def _by_value(items: Sequence[tuple[str, Plan]]) -> dict[str, list[Plan]]:

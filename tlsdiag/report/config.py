@@ -19,7 +19,7 @@ from tlsdiag.report import Format, envelope, render, to_json
 SUITE_EXAMPLES = 6
 
 
-def _config_json(config: Config | None, target: str, series: str, esp_idf: str | None) -> dict[str, Any]:
+def _config_json(config: Config | None, target: str, series: str | None, esp_idf: str | None) -> dict[str, Any]:
     if config is None:
         kind = {"config.h": "mbedtls-config", "sdkconfig": "sdkconfig", "prj.conf": "zephyr-kconfig"}[target]
         return {
@@ -28,7 +28,7 @@ def _config_json(config: Config | None, target: str, series: str, esp_idf: str |
             "file_kind": None,
             "mbedtls_version": series,
             "mbedtls_series": series,
-            "mbedtls_series_candidates": [series],
+            "mbedtls_series_candidates": [series] if series else [],
             "esp_idf_version": esp_idf,
             "esp_idf_tag": None,
             "version_evidence": [],
@@ -95,8 +95,8 @@ def lint_document(result: LintResult) -> dict[str, Any]:
 
 def recommend_document(result: Recommendation) -> dict[str, Any]:
     config = _config_json(result.config, result.target, result.series, result.esp_idf_version)
-    if result.config is None and result.scope is not None:
-        config["mbedtls_version"] = result.series or _range(result.scope.series, result.scope.basis)
+    if result.config is None and result.scope is not None:  # the versions settled, not one assumed
+        config["mbedtls_version"] = _range(result.scope.series, result.scope.basis)
         config["mbedtls_series_candidates"] = list(result.scope.series)
     return envelope(
         command="recommend",
@@ -138,7 +138,7 @@ def _after_json(after: LintResult | None) -> dict[str, Any] | None:
 
 def _range(series: tuple[str, ...], basis: str) -> str | None:
     """The versions a recommendation was for, as diagnose labels them; None when nothing said which."""
-    if basis == "none" or not series:
+    if basis == "none" and len(series) > 1:
         return None
     return span(series)
 
