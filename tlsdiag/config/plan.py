@@ -279,8 +279,12 @@ def _express(
     option = str(fix.option)
     why = finding.title
     if fix.target == "mbedtls-config":
-        known = option in knowledge.options or option in knowledge.derived_values.get(effective.series, {})
+        derived = option in knowledge.derived_values.get(effective.series, {})
+        known = option in knowledge.options or derived
         if not option.startswith("MBEDTLS_") or not known:
+            return None
+        takes_value = derived or bool(knowledge.options[option].value if option in knowledge.options else None)
+        if fix.value is None and takes_value:  # "lower MBEDTLS_SSL_IN_CONTENT_LEN" names no value to write
             return None
         value = fix.value or "on"
         return [MacroChange(option, _macro_value(value), finding.rule, why)], []

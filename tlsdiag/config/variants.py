@@ -44,19 +44,25 @@ def applies_to(plans: Sequence[Plan]) -> dict[str, list[str]]:
     rules = list(dict.fromkeys(finding.rule for plan in plans for finding in plan.findings))
     found: dict[str, list[str]] = {}
     for rule in rules:
-        holds = [any(finding.rule == rule for finding in plan.findings) for plan in plans]
-        if all(holds):
-            continue
-        runs: list[list[Plan]] = []
-        for index, plan in enumerate(plans):
-            if not holds[index]:
-                continue
-            if index > 0 and holds[index - 1] and runs:
-                runs[-1].append(plan)
-            else:
-                runs.append([plan])
-        found[rule] = [label(replace(run[-1], points=[point for item in run for point in item.points])) for run in runs]
+        holds = [plan for plan in plans if any(finding.rule == rule for finding in plan.findings)]
+        if len(holds) < len(plans):
+            found[rule] = labels_of(holds, plans)
     return found
+
+
+def labels_of(chosen: Sequence[Plan], ordered: Sequence[Plan]) -> list[str]:
+    """Labels for ``chosen`` out of ``ordered``, neighbours joined into one range (2.7 and 2.16-2.28: 2.7-2.28)."""
+    runs: list[list[Plan]] = []
+    previous = -2
+    for index, plan in enumerate(ordered):
+        if not any(plan is item for item in chosen):
+            continue
+        if index == previous + 1 and runs:
+            runs[-1].append(plan)
+        else:
+            runs.append([plan])
+        previous = index
+    return [label(replace(run[-1], points=[point for item in run for point in item.points])) for run in runs]
 
 
 def label(plan: Plan) -> str:
@@ -84,11 +90,12 @@ def reasons(variants: Sequence[Plan], failing: tuple[str, int] | None) -> list[s
     headers = _by_value([(plan.header, plan) for plan in variants if plan.header])
     if len(headers) > 1 and any(plan.changes for plan in variants):
         found.append(
-            "the options live in " + _join([f"{header} in {_versions(plans)}" for header, plans in headers.items()])
+            "the options live in "
+            + _join([f"{header} in {_versions(plans, variants)}" for header, plans in headers.items()])
         )
     options = _by_value([(", ".join(change.option for change in plan.changes) or "nothing", plan) for plan in variants])
     if len(options) > 1:
-        sides = [f"{text} for {_versions(plans)}" for text, plans in options.items()]
+        sides = [f"{text} for {_versions(plans, variants)}" for text, plans in options.items()]
         found.append("what to change: " + "; ".join(sides))
     if not found:
         found.append("the findings that apply differ between these versions")
@@ -100,22 +107,31 @@ def _code_meaning(failing: tuple[str, int], series: list[str]) -> str | None:
     readings = _readings(failing, series)
     if len({name for name, _ in readings}) < 2:
         return None
-    sides = [f"{name} in mbedTLS {span(list(versions))}" for name, versions in readings]
+    sides = [f"{name or 'no mbedTLS error'} in mbedTLS {span(list(versions))}" for name, versions in readings]
     return f"the failing code {failing[0]} is " + _join(sides)
 
 
-def _readings(failing: tuple[str, int] | None, series: list[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """The names the failing code has in these series, each with the series where it holds."""
+def _readings(failing: tuple[str, int] | None, series: list[str]) -> list[tuple[str | None, tuple[str, ...]]]:
+    """The name the failing code has in each of these series (None where no table defines it), grouped."""
     if failing is None or not series:
         return []
     from tlsdiag.codes import Scope, decode_value
 
-    decoded = decode_value(failing[1], Scope(VersionSelection(None, tuple(sorted(set(series), key=series_key)))))
-    return [
-        (" + ".join(part.name or part.hex for part in item.parts), item.versions)
-        for item in decoded.interpretations
-        if item.kind in ("mbedtls", "psa") and item.versions
-    ]
+    ordered = tuple(sorted(set(series), key=series_key))
+    decoded = decode_value(failing[1], Scope(VersionSelection(None, ordered)))
+    names: dict[str, str | None] = dict.fromkeys(ordered)
+    for item in decoded.interpretations:
+        if item.kind in ("mbedtls", "psa") and item.complete:
+            for version in item.versions:
+                if version in names and names[version] is None:
+                    names[version] = " + ".join(part.name or part.hex for part in item.parts)
+    grouped: list[tuple[str | None, tuple[str, ...]]] = []
+    for version, name in names.items():
+        if grouped and grouped[-1][0] == name:
+            grouped[-1] = (name, (*grouped[-1][1], version))
+        else:
+            grouped.append((name, (version,)))
+    return grouped
 
 
 def _by_value(items: Sequence[tuple[str, Plan]]) -> dict[str, list[Plan]]:
@@ -125,8 +141,8 @@ def _by_value(items: Sequence[tuple[str, Plan]]) -> dict[str, list[Plan]]:
     return grouped
 
 
-def _versions(plans: Sequence[Plan]) -> str:
-    return " and ".join(label(plan) for plan in plans)
+def _versions(plans: Sequence[Plan], ordered: Sequence[Plan]) -> str:
+    return " and ".join(labels_of(plans, ordered))
 
 
 def _join(parts: Sequence[str]) -> str:

@@ -67,8 +67,7 @@ def settle(
     series, basis, stated = _stated_series(config, mbedtls_version, knowledge)
     if series is not None and log_series and not set(series) & set(log_series):
         notes.append(
-            f"the log looks like mbedTLS {log_range}, but {stated} says {span(series)}: the recommendation follows "
-            f"{stated}"
+            f"the log looks like mbedTLS {log_range}; the recommendation follows {stated} (mbedTLS {span(series)})"
         )
     if target == "sdkconfig":
         esp_version, esp_basis = _esp_idf_version(config, esp_idf_version, context)
