@@ -26,8 +26,9 @@ from tlsdiag.config.ram import Estimate, estimate
 from tlsdiag.config.reader import read_config
 from tlsdiag.config.suites import read_server_suites, suites_of
 from tlsdiag.config.targets import FIX_TARGET, MacroChange, SymbolChange, Translator, apply_to_effective
-from tlsdiag.config.version_scope import Point
+from tlsdiag.config.version_scope import Point, span
 from tlsdiag.model import Finding, Fix
+from tlsdiag.versions import series_key
 
 
 @dataclass
@@ -87,6 +88,7 @@ def plan_for(point: Point, log_findings: list[Finding], inputs: Inputs) -> Plan:
     )
     macro_changes: list[MacroChange] = []
     symbol_changes: list[SymbolChange] = []
+    notes: list[str] = []
     alternatives: dict[str, list[str]] = {}
     remarks: dict[str, str] = {}
     for finding in log_findings:
@@ -94,6 +96,7 @@ def plan_for(point: Point, log_findings: list[Finding], inputs: Inputs) -> Plan:
             continue
         picked = _from_fixes(finding, target, point, knowledge, effective)
         if picked is None:
+            notes += [f"{finding.rule}: {text}" for text in _missing_options(finding, knowledge, series)]
             continue
         macros, symbols, others = picked
         macro_changes += macros
@@ -116,7 +119,7 @@ def plan_for(point: Point, log_findings: list[Finding], inputs: Inputs) -> Plan:
     force = frozenset(finding.rule for finding in log_findings) if config is None else frozenset()
     translator = Translator(config, effective, knowledge, target, release, force)
     changes = translator.translate(macro_changes, _unique(symbol_changes))
-    notes = list(translator.notes)
+    notes += translator.notes
     order = [finding.rule for finding in log_findings] + [
         finding.rule for finding in (linted.findings if linted else [])
     ]
@@ -259,6 +262,20 @@ def _from_fixes(
     return picked[0], picked[1], others
 
 
+def _missing_options(finding: Finding, knowledge: ConfigKnowledge, series: str) -> list[str]:
+    """What stops a finding's mbedTLS options from being a change here: options this series' header lacks."""
+    found = []
+    for fix in finding.fixes:
+        entry = knowledge.options.get(fix.option or "") if fix.target == "mbedtls-config" else None
+        if entry is None or entry.exists_in(series) or entry.name in knowledge.derived_values.get(series, {}):
+            continue
+        have = sorted(entry.state, key=series_key)
+        text = f"{entry.name} is not an option of this mbedTLS version (mbedTLS {span(have)} has it)"
+        if text not in found:
+            found.append(text)
+    return found
+
+
 def _same_as(
     left: tuple[list[MacroChange], list[SymbolChange]], right: tuple[list[MacroChange], list[SymbolChange]]
 ) -> bool:
@@ -280,8 +297,8 @@ def _express(
     why = finding.title
     if fix.target == "mbedtls-config":
         derived = option in knowledge.derived_values.get(effective.series, {})
-        known = option in knowledge.options or derived
-        if not option.startswith("MBEDTLS_") or not known:
+        known = derived or (option in knowledge.options and knowledge.options[option].exists_in(effective.series))
+        if not option.startswith("MBEDTLS_") or not known:  # the option is not in this version's header
             return None
         takes_value = derived or bool(knowledge.options[option].value if option in knowledge.options else None)
         if fix.value is None and takes_value:  # "lower MBEDTLS_SSL_IN_CONTENT_LEN" names no value to write
