@@ -91,7 +91,9 @@ def recommend(
     context = analysis.context if analysis is not None else None
     config = None
     if config_path is not None:
-        config = _read_within_log(config_path, mbedtls_version, esp_idf_version, code_paths, user_config, context)
+        config = _read_within_log(
+            config_path, mbedtls_version, esp_idf_version, code_paths, user_config, context, knowledge
+        )
     stack = context.stack if context is not None else "unknown"
     target = target or (target_for_kind(config.kind) if config else target_for_stack(stack))
     scope = settle(target, config, mbedtls_version, esp_idf_version, context, knowledge)
@@ -104,13 +106,7 @@ def recommend(
     if analysis is not None and scope.basis not in ("log", "none"):
         analysis = _pinned(analysis, scope, mbedtls_version)
     chosen = variants[0] if len(variants) == 1 else None
-    shown = {finding.rule for finding in [*log_findings, *(chosen.lint.findings if chosen and chosen.lint else [])]}
-    extra: list[Finding] = []
-    for plan in plans:
-        for finding in plan.findings:
-            if finding.rule not in shown:
-                shown.add(finding.rule)
-                extra.append(finding)
+    shown = [*log_findings, *(chosen.lint.findings if chosen and chosen.lint else [])]
     result = Recommendation(
         target=target,
         config=config,
@@ -128,7 +124,7 @@ def recommend(
         scope=scope,
         variants=variants,
         applies_to=applies_to(plans),
-        variant_findings=extra,
+        variant_findings=_not_shown(plans, shown),
     )
     return _single(result, chosen, opening) if chosen is not None else _split(result, failing, opening)
 
@@ -161,6 +157,18 @@ def _split(result: Recommendation, failing: tuple[str, int] | None, opening: str
     return result
 
 
+def _not_shown(plans: Sequence[Plan], shown: Sequence[Finding]) -> list[Finding]:
+    """Findings that only some versions have and the whole-range diagnosis did not give (first occurrence each)."""
+    seen = {finding.rule for finding in shown}
+    found: list[Finding] = []
+    for plan in plans:
+        for finding in plan.findings:
+            if finding.rule not in seen:
+                seen.add(finding.rule)
+                found.append(finding)
+    return found
+
+
 def _allowed(scope: VersionScope, target: str, has_log: bool) -> str:
     """What the inputs say about the version, in words."""
     if scope.basis == "none":
@@ -180,6 +188,7 @@ def _read_within_log(
     code_paths: Sequence[str],
     user_config: str | None,
     context: Any,
+    knowledge: ConfigKnowledge,
 ) -> Config:
     """The configuration, read as the newest series that both it and the log allow when it alone is not sure."""
     config = read_config(
@@ -188,6 +197,7 @@ def _read_within_log(
         esp_idf_version=esp_idf_version,
         code_paths=code_paths,
         user_config=user_config,
+        knowledge=knowledge,
     )
     if mbedtls_version or context is None or not context.mbedtls_version or len(config.series_candidates) < 2:
         return config
@@ -195,7 +205,12 @@ def _read_within_log(
     if not both or config.series == both[-1]:
         return config
     narrowed = read_config(
-        path, mbedtls_version=both[-1], esp_idf_version=esp_idf_version, code_paths=code_paths, user_config=user_config
+        path,
+        mbedtls_version=both[-1],
+        esp_idf_version=esp_idf_version,
+        code_paths=code_paths,
+        user_config=user_config,
+        knowledge=knowledge,
     )
     narrowed.notes.append(
         f"{config.file_kind} fits mbedTLS {span(list(config.series_candidates))} and the log shows "
