@@ -258,3 +258,225 @@ def test_lint_of_the_recommended_sdkconfig_matches_the_recommendation():
     result = recommend(config_path=str(config))
     relinted = lint(read_config(str(config), lines=result.fragment.patched))
     assert not relinted.failed
+
+
+# --- the version: chosen within what the log shows, labelled fragments where it matters ----------------------
+
+CORPUS = FIXTURES / "corpus"
+SEED_002 = FIXTURES / "seeds" / "002_98bfb7978636bd9e.txt"  # ESP-IDF v3.3 named in the thread
+LOG_2_28 = CORPUS / "11-client-cert-too-large-v2.28" / "bad.log"  # inferred as mbedTLS 2.28-3.0
+LOG_3_6 = CORPUS / "11-small-out-buffer-client-chain-v3.6" / "bad.log"  # states Mbed TLS 3.6.6
+SEED_000 = FIXTURES / "seeds" / "000_33e23ea711ce3dc8.txt"  # no version, an allocation failure
+
+
+def _major(series: str) -> str:
+    return series.split(".")[0]
+
+
+def _variant(result, predicate):
+    return [plan for plan in result.variants if predicate(plan)]
+
+
+def test_review_case_an_unknown_version_is_not_read_as_the_newest(schema_validator):
+    """The review's case: nothing in the log names a version, -0x7500 means one thing in 2.x and another in 3.x."""
+    result = recommend(log=str(AZURE_7500))
+    assert result.scope.basis == "none" and result.series is None and result.split
+    assert "nothing in the log says which ESP-IDF or mbedTLS version" in result.summary
+    assert any("CERTIFICATE_TOO_LARGE" in reason and "UNSUPPORTED_EXTENSION" in reason for reason in result.reasons)
+    for plan in result.variants:
+        majors = {_major(series) for point in plan.points for series in point.series}
+        assert len(majors) == 1, "a variant never mixes 2.x and 3.x"
+        rules = {finding.rule for finding in plan.findings}
+        options = {change.option for change in plan.changes}
+        if majors == {"2"}:
+            assert "TLS-BUF-001" in rules and "CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN" in options
+        else:  # in 3.x -0x7500 is UNSUPPORTED_EXTENSION: no buffer fix, the 2.x rule does not hold
+            assert "TLS-BUF-001" not in rules and not options
+            assert any("UNSUPPORTED_EXTENSION" in finding.title for finding in plan.findings)
+    assert not result.changes and not result.fragment.text  # nothing holds for every version
+    assert all(label.startswith("ESP-IDF ") and "(mbedTLS 2." in label for label in result.applies_to["TLS-BUF-001"])
+    document = recommend_document(result)
+    schema_validator(document, "config.schema.json")
+    assert document["config"]["mbedtls_version"] is None and document["versions"]["depends_on_version"]
+    esp_idf_4, esp_idf_5 = "ESP-IDF 4.0-4.4 (mbedTLS 2.16-2.28)", "ESP-IDF 5.0-5.5 (mbedTLS 3.0-3.6)"
+    labels = [variant["label"] for variant in document["versions"]["variants"]]
+    assert labels == ["ESP-IDF 3.3 (mbedTLS 2.16)", esp_idf_4, esp_idf_5]
+    by_label = {variant["label"]: variant for variant in document["versions"]["variants"]}
+    assert by_label[esp_idf_4]["fragment"]["text"] == "CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN=8192\n"
+    assert by_label[esp_idf_5]["fragment"]["text"] == ""
+    buffer_rule = next(finding for finding in document["findings"] if finding["rule"] == "TLS-BUF-001")
+    assert buffer_rule["applies_to"] == ["ESP-IDF 3.3-4.4 (mbedTLS 2.16-2.28)"]
+
+
+def test_review_case_text_says_the_change_depends_on_the_version():
+    completed = run_cli("config", "recommend", "--log", str(AZURE_7500), "--no-color")
+    assert completed.returncode == 1, completed.stderr
+    text = completed.stdout
+    assert "mbedTLS 3.6" not in text.split("\n")[1]  # the old answer assumed ESP-IDF 5.5 / mbedTLS 3.6
+    assert "The change depends on the version" in text
+    assert "only for ESP-IDF 3.3-4.4 (mbedTLS 2.16-2.28)" in text
+    sections = text.split("\nFor ")[1:]
+    assert [section.split("\n")[0] for section in sections] == [
+        "ESP-IDF 3.3 (mbedTLS 2.16)",
+        "ESP-IDF 4.0-4.4 (mbedTLS 2.16-2.28)",
+        "ESP-IDF 5.0-5.5 (mbedTLS 3.0-3.6)",
+    ]
+    assert "CONFIG_MBEDTLS_SSL_OUT_CONTENT_LEN=8192" in sections[1]
+    assert "No configuration change" in sections[2] and "CONTENT_LEN" not in sections[2]
+    for stray in ("None", "[]", "True", "{'"):
+        assert stray not in text
+
+
+def test_a_2_28_to_3_0_log_stays_within_its_range(schema_validator):
+    result = recommend(log=str(LOG_2_28))
+    assert result.log["context"]["mbedtls_version"] == "2.28-3.0"
+    assert result.scope.series == ("2.28", "3.0") and result.scope.basis == "log"
+    assert [plan.series for plan in result.variants] == ["2.28", "3.0"]
+    first, second = result.variants
+    assert "TLS-BUF-001" in {finding.rule for finding in first.findings}
+    assert "TLS-BUF-001" not in {finding.rule for finding in second.findings}
+    assert result.applies_to["TLS-BUF-001"] == ["mbedTLS 2.28"]
+    assert any("-0x7500" in reason and "in mbedTLS 3.0" in reason for reason in result.reasons)
+    document = json.loads(run_cli("config", "recommend", "--log", str(LOG_2_28), "--format", "json").stdout)
+    schema_validator(document, "config.schema.json")
+    assert document["config"]["mbedtls_version"] == "2.28-3.0"
+    assert document["versions"]["candidates"] == ["2.28", "3.0"]
+    assert "3.6" not in json.dumps(document["versions"])
+
+
+def test_a_stated_version_gives_one_answer_and_leaves_out_the_other_reading():
+    result = recommend(log=str(LOG_2_28), mbedtls_version="2.28")
+    assert not result.split and result.series == "2.28" and result.summary is None
+    assert [finding.rule for finding in result.log_findings if finding.severity == "failure"] == ["TLS-BUF-001"]
+    assert result.log["context"]["evidence"][0]["text"] == "--mbedtls-version 2.28"
+    # the chain (22628 bytes) is over one record: no buffer helps, so no change, and the fixes say why
+    assert not result.changes
+    assert any("larger than one TLS record" in fix.action for fix in result.log_findings[0].fixes)
+    three = recommend(log=str(LOG_2_28), mbedtls_version="3")  # a whole major: every 3.x series, one answer
+    assert three.scope.series == ("3.0", "3.3", "3.5", "3.6") and not three.split
+    assert "TLS-BUF-001" not in {finding.rule for finding in three.findings}
+    assert "--mbedtls-version 3 allows mbedTLS 3.0-3.6" in three.summary
+
+
+def test_a_log_that_states_3_6_gets_a_mbedtls_config_h_fragment(schema_validator):
+    result = recommend(log=str(LOG_3_6))
+    assert result.series == "3.6" and not result.split and result.summary is None
+    assert [change.option for change in result.changes] == ["MBEDTLS_SSL_OUT_CONTENT_LEN"]
+    document = recommend_document(result)
+    schema_validator(document, "config.schema.json")
+    assert document["fragment"]["header"] == "mbedtls_config.h"
+    text = render_recommend(result, Format.text)
+    assert "Fragment (mbedtls_config.h)" in text and "The change depends" not in text
+
+
+def test_a_log_that_names_esp_idf_3_3_is_read_as_that_release():
+    result = recommend(log=str(SEED_002))
+    assert result.target == "sdkconfig" and result.scope.basis == "log"
+    assert result.series == "2.16" and result.esp_idf_version == "3.3" and not result.split
+    assert len(result.scope.points) == 1 and result.scope.points[0].release.series == "3.3"
+    text = render_recommend(result, Format.text)
+    assert "ESP-IDF 3.3" in text and "mbedTLS 2.16" in text
+    assert "ESP-IDF 5.5" not in text and "not known" not in text
+
+
+def test_option_names_and_headers_differ_across_the_versions_of_an_unversioned_log():
+    """MBEDTLS_SSL_MAX_CONTENT_LEN (2.7) against OUT_CONTENT_LEN (2.16 on); config.h (2.x) against mbedtls_config.h."""
+    result = recommend(log=str(SEED_000), target="config.h")
+    assert result.split
+    fragments = {plan.series: (plan.header, plan.fragment.text) for plan in result.variants}
+    assert fragments["2.7"] == ("config.h", "#define MBEDTLS_SSL_MAX_CONTENT_LEN 4096\n")
+    assert fragments["2.28"] == ("config.h", "#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096\n")
+    assert fragments["3.6"][0] == "mbedtls_config.h"
+    assert any(reason.startswith("the options live in config.h in mbedTLS 2.7-2.28") for reason in result.reasons)
+    assert any("MBEDTLS_SSL_MAX_CONTENT_LEN for mbedTLS 2.7" in reason for reason in result.reasons)
+    for plan in result.variants:  # a value option is never written without its value
+        assert all(line.count(" ") == 2 for line in plan.fragment.text.splitlines())
+    markdown = render_recommend(result, Format.markdown)
+    assert "### For mbedTLS 2.7\n" in markdown and "mbedtls_config.h:" in markdown
+
+
+def test_an_option_missing_from_the_version_is_no_change():
+    """TLS 1.3 is MBEDTLS_SSL_PROTO_TLS1_3 from 3.3 on: a 2.28-3.0 build cannot turn it on."""
+    result = recommend(log=str(CORPUS / "07-protocol-version-tls13-only-v2.28" / "bad.log"))
+    assert result.scope.series == ("2.28", "3.0")
+    assert not result.changes and not result.split
+    assert any("MBEDTLS_SSL_PROTO_TLS1_3 is not an option of this mbedTLS version" in note for note in result.notes)
+    assert "the change is the same for mbedTLS 2.28-3.0" in result.summary
+    on_3_6 = recommend(log=str(CORPUS / "07-protocol-version-tls13-only-v2.28" / "bad.log"), mbedtls_version="3.5")
+    assert [change.option for change in on_3_6.changes] == ["MBEDTLS_SSL_PROTO_TLS1_3"]
+
+
+def test_a_configuration_is_read_within_the_log_range():
+    config = CONFIGS / "mbedtls-config-suite-b.h"  # its options fit 3.0-3.6; the log shows 2.28-3.0
+    result = recommend(log=str(LOG_2_28), config_path=str(config))
+    assert result.config.series == "3.0" and result.series == "3.0"
+    assert any("read as 3.0" in note for note in result.config.notes)
+    assert result.scope.basis == "configuration"
+
+
+def test_an_esp_idf_build_of_a_version_no_release_ships_says_so():
+    result = recommend(log=str(AZURE_7500), mbedtls_version="4.0")
+    assert result.target == "sdkconfig" and result.series == "4.0"
+    assert any("no examined ESP-IDF release bundles mbedTLS 4.0" in note for note in result.notes)
+
+
+def test_esp_idf_release_given_and_log_range_disagree():
+    result = recommend(log=str(LOG_2_28), target="sdkconfig", esp_idf_version="5.5")
+    assert result.series == "3.6" and not result.split
+    assert any("the log looks like mbedTLS 2.28-3.0" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("fmt", [Format.markdown, Format.html])
+def test_split_reports_render_every_variant(fmt):
+    text = render_recommend(recommend(log=str(AZURE_7500)), fmt)
+    for label in ("ESP-IDF 3.3", "ESP-IDF 4.0-4.4", "ESP-IDF 5.0-5.5"):
+        assert label in text
+    assert "The change depends on the version" in text
+    assert "None" not in text.replace("NONE", "")
+
+
+# --- a fix's platform, read as version bounds ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "series", "esp_idf", "expected"),
+    [
+        ("ESP-IDF >= 4.0", ["2.16"], "3.3", False),
+        ("ESP-IDF >= 4.0", ["2.16"], "4.0", True),
+        ("ESP-IDF >= 4.0", ["2.16"], None, True),  # an unknown release cannot exclude the fix
+        ("ESP-IDF 3.x-4.3", [], "4.4", False),
+        ("ESP-IDF 3.x-4.3", [], "3.3", True),
+        ("ESP-IDF < 5.1", [], "5.1", False),
+        ("ESP-IDF v5.x", [], "5.5", True),
+        ("ESP-IDF with PSRAM", ["2.16"], "3.3", True),  # names no version
+        ("mbedTLS 2.x", ["2.28", "3.0"], None, True),  # the build may be 2.28
+        ("mbedTLS 2.x", ["3.0"], None, False),
+        ("mbedTLS 2.16-2.28", ["2.7"], None, False),
+        ("mbedTLS 2.28.10+, 3.6.3+, 4.x", ["3.5"], None, False),
+        ("mbedTLS 2.28.10+, 3.6.3+, 4.x", ["3.6"], None, True),
+        ("mbedTLS 3.x with MBEDTLS_PSA_CRYPTO_CONFIG; 4.x", ["4.1"], None, True),
+        ("PSA Crypto API (mbedTLS 2.28 and later)", ["2.16"], None, False),
+        ("mbedTLS <= 2.16", ["2.28"], None, False),
+        ("Zephyr", ["4.1"], None, True),
+    ],
+)
+def test_fix_platform_bounds(platform, series, esp_idf, expected):
+    from tlsdiag.config.bounds import fits
+
+    assert fits(platform, series, esp_idf) is expected
+
+
+def test_every_version_bound_fix_platform_in_the_knowledge_base_is_read():
+    """A platform that names ESP-IDF or mbedTLS with a version number must give bounds, never be ignored."""
+    from tests.conftest import ROOT
+    from tlsdiag.config.bounds import bounds_of
+
+    platforms: set[str] = set()
+    for path in (ROOT / "knowledge").rglob("*.toml"):
+        for match in re.finditer(r'^platform = "([^"]*)"', path.read_text(encoding="utf-8"), re.MULTILINE):
+            platforms.add(match.group(1))
+    assert platforms
+    for platform in platforms:
+        named = re.search(r"(ESP-IDF|mbedTLS)\s*(?:[<>=]=?\s*)?v?\d", platform)
+        if named:
+            assert bounds_of(platform), platform

@@ -144,6 +144,12 @@ class ConfigKnowledge:
         return load_toml(knowledge_path("config", "lint.toml"))
 
     @cached_property
+    def headers(self) -> dict[str, dict[str, Any]]:
+        """series -> the header its configuration lives in (``file``, ``path``, ``crypto_path`` for 4.x)."""
+        table = load_toml(knowledge_path("config", "headers.toml"))
+        return {series: entry for entry in table.get("header", ()) for series in entry["series"]}
+
+    @cached_property
     def zephyr(self) -> dict[str, Any]:
         return load_toml(knowledge_path("config", "zephyr.toml"))
 

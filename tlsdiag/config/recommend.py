@@ -1,44 +1,34 @@
 """``tlsdiag config recommend``: the smallest change set, from a log, a configuration, a server, or all three.
 
-A log is diagnosed as ``tlsdiag diagnose`` does; each failure or warning that names a configuration
-option contributes its first applicable fix (the others are kept as alternatives). A configuration is
-linted and contributes the changes of its failures and warnings. A server's ciphersuites contribute
-what it takes to share one. The union is closed under check_config.h, translated into the target's
-terms (config.h macros, sdkconfig or prj.conf symbols) and rendered as a fragment; when a configuration
-was given, the patched result is linted again, so the report says whether the change set is enough.
+The versions come first (:mod:`tlsdiag.config.version_scope`): what the user stated, else what the log
+shows, never widened beyond it. A log is diagnosed for each version it may come from, as ``tlsdiag
+diagnose`` does, and a change set is worked out for each (:mod:`tlsdiag.config.plan`). Versions whose
+change sets agree are merged; when they do not, the report gives one labelled fragment per side and
+says why they differ (:mod:`tlsdiag.config.variants`), instead of silently assuming the newest version.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tlsdiag.config.checks import close
 from tlsdiag.config.data import ConfigKnowledge, EspIdfRelease, load
-from tlsdiag.config.effective import Effective
 from tlsdiag.config.fragment import Fragment, render
-from tlsdiag.config.kconfig import Resolution, run_directives
-from tlsdiag.config.lint import LintResult, _platform_faults, lint
+from tlsdiag.config.lint import LintResult
 from tlsdiag.config.model import Change, Config
-from tlsdiag.config.ram import Estimate, estimate
+from tlsdiag.config.plan import Inputs, Plan, fitting, plan_for, platform_defaults
+from tlsdiag.config.ram import Estimate
 from tlsdiag.config.reader import read_config
-from tlsdiag.config.suites import read_server_suites, suites_of
-from tlsdiag.config.targets import (
-    FIX_TARGET,
-    TARGETS,
-    MacroChange,
-    SymbolChange,
-    Translator,
-    apply_to_effective,
-    target_for_kind,
-)
+from tlsdiag.config.targets import TARGETS, target_for_kind
+from tlsdiag.config.variants import applies_to, label, merge, reasons
+from tlsdiag.config.version_scope import VersionScope, settle, span
 from tlsdiag.errors import InputError
-from tlsdiag.model import Finding, Fix
-from tlsdiag.versions import VersionError, parse_version, select_by_esp_idf, select_mbedtls
+from tlsdiag.model import Finding
+from tlsdiag.versions import VersionError, parse_version
 
-_PLATFORM = re.compile(r"ESP-IDF\s*(>=|<=|<|>|==)\s*(\d+\.\d+)")
+__all__ = ["Recommendation", "platform_defaults", "platform_release", "recommend", "target_for_stack"]
 
 
 @dataclass
@@ -48,22 +38,33 @@ class Recommendation:
     lint: LintResult | None
     log_findings: list[Finding]
     log: dict[str, Any] | None
-    changes: list[Change]
+    changes: list[Change]  # with several variants: the changes every one of them makes
     fragment: Fragment
     after: LintResult | None
     before_estimate: Estimate | None
     after_estimate: Estimate | None
-    series: str
+    series: str | None  # the series the change set is for; None when it depends on the version
     esp_idf_version: str | None
     notes: list[str] = field(default_factory=list)
+    scope: VersionScope | None = None
+    variants: list[Plan] = field(default_factory=list)  # one per set of versions with its own change set
+    summary: str | None = None  # what the inputs settle about the version, when they do not name one
+    reasons: list[str] = field(default_factory=list)  # why the variants differ
+    applies_to: dict[str, list[str]] = field(default_factory=dict)  # rule -> variant labels, when not all
+    variant_findings: list[Finding] = field(default_factory=list)  # findings only some variants have
 
     @property
     def findings(self) -> list[Finding]:
-        return [*self.log_findings, *(self.lint.findings if self.lint else [])]
+        return [*self.log_findings, *(self.lint.findings if self.lint else []), *self.variant_findings]
 
     @property
     def failed(self) -> bool:
         return any(finding.severity == "failure" for finding in self.findings)
+
+    @property
+    def split(self) -> bool:
+        """The change set depends on a version the inputs do not settle."""
+        return len(self.variants) > 1
 
 
 def recommend(
@@ -82,144 +83,175 @@ def recommend(
     if target is not None and target not in TARGETS:
         raise InputError(f"--target {target}: choose one of {', '.join(TARGETS)}")
     knowledge = knowledge or load()
-    notes: list[str] = []
-    config = None
-    if config_path is not None:
-        config = read_config(
-            config_path,
-            mbedtls_version=mbedtls_version,
-            esp_idf_version=esp_idf_version,
-            code_paths=code_paths,
-            user_config=user_config,
-            knowledge=knowledge,
-        )
     analysis = None
-    log_findings: list[Finding] = []
     if log is not None:
         from tlsdiag.analysis.pipeline import analyse
-        from tlsdiag.rules import diagnose
 
         analysis = analyse(None if log == "-" else log)
-        pinned = mbedtls_version or (config.series if config else None) or _bundled(esp_idf_version, knowledge)
-        if pinned:
-            try:
-                analysis.override_version(pinned)
-            except VersionError as error:
-                raise InputError(str(error)) from None
-        log_findings = diagnose(analysis)
-    stack = analysis.context.stack if analysis is not None else "unknown"
+    context = analysis.context if analysis is not None else None
+    config = None
+    if config_path is not None:
+        config = _read_within_log(
+            config_path, mbedtls_version, esp_idf_version, code_paths, user_config, context, knowledge
+        )
+    stack = context.stack if context is not None else "unknown"
     target = target or (target_for_kind(config.kind) if config else target_for_stack(stack))
-    release, esp_idf = platform_release(target, config, esp_idf_version, analysis, knowledge, notes)
-    series = _series(config, mbedtls_version, analysis, release, knowledge)
-    baseline = config or platform_defaults(target, series, release, knowledge)
-    suites = None
-    if server_suites is not None:
-        suites = read_server_suites(server_suites, suites_of(knowledge.ciphersuites, series))
-    linted = lint(baseline, knowledge, suites) if (config is not None or suites) else None
-    if linted is not None and config is None:  # the platform's defaults are not the user's to fix here
-        linted.findings = [finding for finding in linted.findings if finding.category == "ciphersuite-mismatch"]
-    effective = (
-        linted.effective
-        if linted
-        else Effective(baseline.settings, series, knowledge, baseline.base, baseline.symbols, baseline.platform_macros)
-    )
-    macro_changes: list[MacroChange] = []
-    symbol_changes: list[SymbolChange] = []
-    alternatives: dict[str, list[str]] = {}
-    remarks: dict[str, str] = {}
-    for finding in log_findings:
-        if finding.severity == "info":
-            continue
-        picked = _from_fixes(finding, target, release, knowledge, effective)
-        if picked is None:
-            continue
-        macros, symbols, others = picked
-        macro_changes += macros
-        symbol_changes += symbols
-        alternatives[finding.rule] = others
-        facts = dict(finding.facts)
-        if finding.rule.startswith("TLS-BUF") and "cert_too_large" not in facts and "input_record" not in facts:
-            remarks[finding.rule] = "the log does not show the size: this is a common size, raise it if the error stays"
-        elif "cert_too_large" in facts:
-            remarks[finding.rule] = f"fits the {facts['cert_too_large']}-byte certificate chain the log shows"
-    if linted is not None:
-        keep = config is not None
-        macro_changes += [change for change in linted.macro_changes if keep or change.finding.startswith("CFG-SUITE")]
-        symbol_changes += [change for change in linted.symbol_changes if keep]
-    faults = _platform_faults(baseline, knowledge, series)
-    checks = tuple(check for check in knowledge.checks.get(series, ()) if check not in faults)
-    repair_data = knowledge.lint.get("repair", {})
-    never = tuple(repair_data.get("never_enable", ()))
-    macro_changes, _ = close(effective, _unique(macro_changes), checks, never, None, repair_data.get("prefer", ()))
-    # without a configuration the platform's defaults are only an assumption: what the log shows failed stands
-    force = frozenset(finding.rule for finding in log_findings) if config is None else frozenset()
-    translator = Translator(config, effective, knowledge, target, release, force)
-    changes = translator.translate(macro_changes, _unique(symbol_changes))
-    notes += translator.notes
-    order = [finding.rule for finding in log_findings] + [
-        finding.rule for finding in (linted.findings if linted else [])
-    ]
-    changes = sorted(changes, key=lambda change: order.index(change.finding) if change.finding in order else len(order))
-    changes = _annotate(changes, alternatives, remarks)
-    fragment = render(config, changes, target)
-    after = None
-    after_estimate = None
-    if config is not None and fragment.patched is not None:
-        patched = read_config(
-            config.path,
-            mbedtls_version=mbedtls_version or config.series,
-            esp_idf_version=config.esp_idf_version,
-            code_paths=code_paths,
-            user_config=user_config,
-            knowledge=knowledge,
-            lines=fragment.patched,
-        )
-        patched.code = config.code
-        after = lint(patched, knowledge, suites)
-        after_estimate = after.estimate
-    elif target == "config.h" or not fragment.text:
-        after_estimate = estimate(apply_to_effective(effective, macro_changes), knowledge.costs, baseline.symbols)
-    else:  # the platform's defaults with the fragment's lines
-        name = "sdkconfig.defaults" if target == "sdkconfig" else "prj.conf"
-        changed = read_config(
-            name,
-            mbedtls_version=series,
-            esp_idf_version=esp_idf,
-            knowledge=knowledge,
-            lines=fragment.text.rstrip("\n").split("\n"),
-        )
-        after_estimate = lint(changed, knowledge).estimate
-    if target == "sdkconfig" and config is not None and config.file_kind == "sdkconfig" and changes:
-        notes.append(
-            "sdkconfig.defaults only applies to options missing from sdkconfig: add these lines to sdkconfig.defaults "
-            "and delete sdkconfig (or set them in idf.py menuconfig)"
-        )
-    return Recommendation(
+    scope = settle(target, config, mbedtls_version, esp_idf_version, context, knowledge)
+    inputs = Inputs(target, config, server_suites, mbedtls_version, code_paths, user_config, knowledge)
+    plans = [plan_for(point, _diagnose(analysis, point.series), inputs) for point in scope.points]
+    failing = _failing(analysis)
+    variants = merge(plans, failing)
+    log_findings = _diagnose(analysis, scope.series)
+    opening = _allowed(scope, target, analysis is not None)
+    if analysis is not None and scope.basis not in ("log", "none"):
+        analysis = _pinned(analysis, scope, mbedtls_version)
+    chosen = variants[0] if len(variants) == 1 else None
+    shown = [*log_findings, *(chosen.lint.findings if chosen and chosen.lint else [])]
+    result = Recommendation(
         target=target,
         config=config,
-        lint=linted if config is not None or suites else None,
+        lint=None,
         log_findings=log_findings,
-        log=None
-        if analysis is None
-        else {"name": analysis.name, "lines": analysis.lines, "context": analysis.context.to_json()},
-        changes=changes,
-        fragment=fragment,
-        after=after,
-        before_estimate=linted.estimate if linted else estimate(effective, knowledge.costs, baseline.symbols),
-        after_estimate=after_estimate,
-        series=series,
-        esp_idf_version=esp_idf,
-        notes=notes,
+        log=_log_json(analysis),
+        changes=[],
+        fragment=render(None, [], target),
+        after=None,
+        before_estimate=None,
+        after_estimate=None,
+        series=None,
+        esp_idf_version=None,
+        notes=list(scope.notes),
+        scope=scope,
+        variants=variants,
+        applies_to=applies_to(plans),
+        variant_findings=_not_shown(plans, shown),
     )
+    return _single(result, chosen, opening) if chosen is not None else _split(result, failing, opening)
 
 
-def _bundled(esp_idf_version: str | None, knowledge: ConfigKnowledge) -> str | None:
-    if not esp_idf_version:
+def _single(result: Recommendation, plan: Plan, opening: str) -> Recommendation:
+    """One change set holds for every version the inputs allow; fixes for other versions are left out."""
+    scope = result.scope
+    result.lint = plan.lint
+    result.log_findings = [fitting(finding, plan.points) for finding in result.log_findings]
+    result.changes, result.fragment, result.after = plan.changes, plan.fragment, plan.after
+    result.before_estimate, result.after_estimate = plan.before_estimate, plan.after_estimate
+    result.series, result.esp_idf_version = plan.series, plan.esp_idf_version
+    result.notes += plan.notes
+    undecided = scope is not None and scope.basis in ("log", "none") and len(scope.series) > 1
+    if scope is not None and (len(scope.points) > 1 or undecided):
+        result.summary = f"{opening}; the change is the same for {label(plan)}"
+    return result
+
+
+def _split(result: Recommendation, failing: tuple[str, int] | None, opening: str) -> Recommendation:
+    """The change set depends on the version: the changes every variant shares, and each variant labelled."""
+    variants = result.variants
+    result.changes = [change for change in variants[0].changes if all(change in plan.changes for plan in variants)]
+    result.fragment = render(None, result.changes, result.target)
+    result.config = None
+    sdkconfig = result.target == "sdkconfig"
+    give = f"give {'--esp-idf-version or ' if sdkconfig else ''}--mbedtls-version for one answer"
+    result.summary = f"{opening}, and the change depends on which: one fragment per version below ({give})"
+    result.reasons = reasons(variants, failing)
+    return result
+
+
+def _not_shown(plans: Sequence[Plan], shown: Sequence[Finding]) -> list[Finding]:
+    """Findings that only some versions have and the whole-range diagnosis did not give (first occurrence each)."""
+    seen = {finding.rule for finding in shown}
+    found: list[Finding] = []
+    for plan in plans:
+        for finding in plan.findings:
+            if finding.rule not in seen:
+                seen.add(finding.rule)
+                found.append(finding)
+    return found
+
+
+def _allowed(scope: VersionScope, target: str, has_log: bool) -> str:
+    """What the inputs say about the version, in words."""
+    if scope.basis == "none":
+        what = "ESP-IDF or mbedTLS version" if target == "sdkconfig" else "mbedTLS version"
+        if has_log:
+            return f"nothing in the log says which {what} it comes from"
+        return f"nothing given says which {what} the build has"
+    if scope.basis == "log":
+        return f"the log shows mbedTLS {scope.log_range}" if scope.log_range else "the log names the ESP-IDF release"
+    return f"{scope.stated} allows mbedTLS {span(scope.series)}"
+
+
+def _read_within_log(
+    path: str,
+    mbedtls_version: str | None,
+    esp_idf_version: str | None,
+    code_paths: Sequence[str],
+    user_config: str | None,
+    context: Any,
+    knowledge: ConfigKnowledge,
+) -> Config:
+    """The configuration, read as the newest series that both it and the log allow when it alone is not sure."""
+    config = read_config(
+        path,
+        mbedtls_version=mbedtls_version,
+        esp_idf_version=esp_idf_version,
+        code_paths=code_paths,
+        user_config=user_config,
+        knowledge=knowledge,
+    )
+    if mbedtls_version or context is None or not context.mbedtls_version or len(config.series_candidates) < 2:
+        return config
+    both = [series for series in config.series_candidates if series in context.mbedtls_series]
+    if not both or config.series == both[-1]:
+        return config
+    narrowed = read_config(
+        path,
+        mbedtls_version=both[-1],
+        esp_idf_version=esp_idf_version,
+        code_paths=code_paths,
+        user_config=user_config,
+        knowledge=knowledge,
+    )
+    narrowed.notes.append(
+        f"{config.file_kind} fits mbedTLS {span(list(config.series_candidates))} and the log shows "
+        f"{context.mbedtls_version}: read as {both[-1]}"
+    )
+    return narrowed
+
+
+def _diagnose(analysis: Any, series: tuple[str, ...]) -> list[Finding]:
+    """The log's findings for a build of these series (the rules' ``mbedtls`` conditions see only them)."""
+    if analysis is None:
+        return []
+    from tlsdiag.rules import diagnose
+
+    label_text = series[0] if len(series) == 1 else f"{series[0]}-{series[-1]}"
+    context = analysis.context._replace(mbedtls_series=tuple(series), mbedtls_version=label_text)
+    return list(diagnose(replace(analysis, context=context)))
+
+
+def _pinned(analysis: Any, scope: VersionScope, requested: str | None) -> Any:
+    """The analysis with the version the user stated, and that statement as the first evidence."""
+    evidence = ((0, str(scope.stated), "given by the user"),)
+    context = analysis.context._replace(
+        mbedtls_version=requested or span(scope.series),
+        mbedtls_series=scope.series,
+        evidence=evidence + tuple(analysis.context.evidence),
+    )
+    return replace(analysis, context=context)
+
+
+def _failing(analysis: Any) -> tuple[str, int] | None:
+    """The failing call's code as printed, and its value."""
+    session = analysis.primary if analysis is not None else None
+    final = session.final_error if session is not None else None
+    return None if final is None else (str(final.raw), int(final.value))
+
+
+def _log_json(analysis: Any) -> dict[str, Any] | None:
+    if analysis is None:
         return None
-    try:
-        return select_by_esp_idf(esp_idf_version, knowledge.esp_idf_releases, knowledge.series).series[-1]
-    except VersionError as error:
-        raise InputError(str(error)) from None
+    return {"name": analysis.name, "lines": analysis.lines, "context": analysis.context.to_json()}
 
 
 def target_for_stack(stack: str) -> str:
@@ -234,6 +266,7 @@ def platform_release(
     knowledge: ConfigKnowledge,
     notes: list[str],
 ) -> tuple[EspIdfRelease | None, str | None]:
+    """The examined ESP-IDF release whose Kconfig names the options (the newest, with a note, when unknown)."""
     if target != "sdkconfig":
         return None, None
     version = None
@@ -258,155 +291,3 @@ def platform_release(
     if note:
         notes.append(note)
     return release, version
-
-
-def _series(
-    config: Config | None,
-    requested: str | None,
-    analysis: Any,
-    release: EspIdfRelease | None,
-    knowledge: ConfigKnowledge,
-) -> str:
-    if config is not None and config.series:
-        return config.series
-    try:
-        if requested:
-            return select_mbedtls(requested, knowledge.series).series[-1]
-        if release is not None:
-            return select_by_esp_idf(release.tag, knowledge.esp_idf_releases, knowledge.series).series[-1]
-    except VersionError as error:
-        raise InputError(str(error)) from None
-    if analysis is not None and len(analysis.context.mbedtls_series) == 1:
-        return str(analysis.context.mbedtls_series[0])
-    return "3.6"
-
-
-def platform_defaults(target: str, series: str, release: EspIdfRelease | None, knowledge: ConfigKnowledge) -> Config:
-    """The configuration a build has when the user gave none: the platform's defaults."""
-    if target == "sdkconfig" and release is not None:
-        resolution = Resolution(release, {})
-        settings, _ = run_directives(release.directives, resolution.values, {}, True, "ESP-IDF defaults")
-        config = Config("sdkconfig", "", "sdkconfig.defaults", [], settings, base="platform", symbols=resolution.values)
-        config.platform_macros = frozenset(directive.macro for directive in release.directives)
-        config.esp_idf_version, config.esp_idf_tag = release.series, release.tag
-    elif target == "prj.conf":
-        settings, _ = run_directives(knowledge.zephyr_directives, {}, {}, False, "Zephyr defaults")
-        config = Config("zephyr-kconfig", "", "prj.conf", [], settings)
-    else:
-        config = Config("mbedtls-config", "", "config.h", [], {}, base="defaults")
-    config.series = series
-    return config
-
-
-def _platform_ok(fix: Fix, release: EspIdfRelease | None) -> bool:
-    if not fix.platform or release is None:
-        return True
-    match = _PLATFORM.search(fix.platform)
-    if match is None:
-        return True
-    have, bound = parse_version(release.series), parse_version(match.group(2))
-    return {">=": have >= bound, "<=": have <= bound, "<": have < bound, ">": have > bound, "==": have == bound}[
-        match.group(1)
-    ]
-
-
-def _from_fixes(
-    finding: Finding, target: str, release: EspIdfRelease | None, knowledge: ConfigKnowledge, effective: Effective
-) -> tuple[list[MacroChange], list[SymbolChange], list[str]] | None:
-    """The first fix of a finding that this target can express, and the others as alternatives."""
-    picked: tuple[list[MacroChange], list[SymbolChange]] | None = None
-    others: list[str] = []
-    for fix in finding.fixes:
-        if fix.option is None or fix.target not in ("sdkconfig", "mbedtls-config", "zephyr-kconfig"):
-            continue
-        if not _platform_ok(fix, release):
-            continue
-        expressed = _express(fix, finding, target, release, knowledge, effective)
-        if expressed is None:
-            continue
-        if picked is None:
-            picked = expressed
-        elif fix.target == FIX_TARGET[target]:
-            text = f"{fix.option}={fix.value}" if fix.value else fix.option
-            if text not in others and not _same_as(expressed, picked):
-                others.append(text)
-    if picked is None:
-        return None
-    return picked[0], picked[1], others
-
-
-def _same_as(
-    left: tuple[list[MacroChange], list[SymbolChange]], right: tuple[list[MacroChange], list[SymbolChange]]
-) -> bool:
-    def key(item: tuple[list[MacroChange], list[SymbolChange]]) -> set[tuple[str, str]]:
-        return {(change.macro, change.to) for change in item[0]} | {(change.symbol, change.to) for change in item[1]}
-
-    return key(left) == key(right)
-
-
-def _express(
-    fix: Fix,
-    finding: Finding,
-    target: str,
-    release: EspIdfRelease | None,
-    knowledge: ConfigKnowledge,
-    effective: Effective,
-) -> tuple[list[MacroChange], list[SymbolChange]] | None:
-    option = str(fix.option)
-    why = finding.title
-    if fix.target == "mbedtls-config":
-        known = option in knowledge.options or option in knowledge.derived_values.get(effective.series, {})
-        if not option.startswith("MBEDTLS_") or not known:
-            return None
-        value = fix.value or "on"
-        return [MacroChange(option, _macro_value(value), finding.rule, why)], []
-    if fix.target == "sdkconfig":
-        if target == "sdkconfig":
-            if release is not None and option not in release.symbols:
-                return None
-            return [], [SymbolChange(option, fix.value or "y", finding.rule, why)]
-        directives = release.directives if release is not None else ()
-        return _symbol_to_macros(option, fix.value, directives, finding, why)
-    if fix.target == "zephyr-kconfig":
-        if target == "prj.conf":
-            return [], [SymbolChange(option, fix.value or "y", finding.rule, why)]
-        return _symbol_to_macros(option, fix.value, knowledge.zephyr_directives, finding, why)
-    return None
-
-
-def _macro_value(value: str) -> str:
-    return {"defined": "on", "undefined": "off", "y": "on", "n": "off"}.get(value, value)
-
-
-def _symbol_to_macros(
-    symbol: str, value: str | None, directives: Sequence[Any], finding: Finding, why: str
-) -> tuple[list[MacroChange], list[SymbolChange]] | None:
-    for directive in directives:
-        if directive.action == "define" and directive.value == symbol and value:
-            return [MacroChange(directive.macro, value, finding.rule, why)], []
-    for directive in directives:
-        condition = directive.condition.replace(" ", "")
-        if condition == f"defined({symbol})" and directive.action == "define":
-            return [MacroChange(directive.macro, "off" if value == "n" else "on", finding.rule, why)], []
-    return None
-
-
-def _unique(items: Sequence[Any]) -> list[Any]:
-    seen: list[Any] = []
-    for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
-
-
-def _annotate(changes: list[Change], alternatives: dict[str, list[str]], remarks: dict[str, str]) -> list[Change]:
-    result = []
-    used: set[str] = set()
-    for change in changes:
-        if change.finding in alternatives and change.finding not in used:
-            change = change._replace(alternatives=tuple(alternatives[change.finding]))
-            used.add(change.finding)
-        if change.finding in remarks and change.after not in ("y", "n", "defined", "undefined"):
-            change = change._replace(note=remarks[change.finding])
-        result.append(change)
-    return result

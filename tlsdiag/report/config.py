@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from tlsdiag.config.fragment import Fragment
 from tlsdiag.config.lint import LintResult
 from tlsdiag.config.model import Config
+from tlsdiag.config.plan import Plan
 from tlsdiag.config.ram import Estimate
 from tlsdiag.config.recommend import Recommendation
 from tlsdiag.config.targets import target_for_kind
+from tlsdiag.config.variants import label, series_of
+from tlsdiag.config.version_scope import span
+from tlsdiag.model import Finding
 from tlsdiag.report import Format, envelope, render, to_json
 
 SUITE_EXAMPLES = 6
 
 
-def _config_json(config: Config | None, target: str, series: str, esp_idf: str | None) -> dict[str, Any]:
+def _config_json(config: Config | None, target: str, series: str | None, esp_idf: str | None) -> dict[str, Any]:
     if config is None:
         kind = {"config.h": "mbedtls-config", "sdkconfig": "sdkconfig", "prj.conf": "zephyr-kconfig"}[target]
         return {
@@ -23,7 +28,7 @@ def _config_json(config: Config | None, target: str, series: str, esp_idf: str |
             "file_kind": None,
             "mbedtls_version": series,
             "mbedtls_series": series,
-            "mbedtls_series_candidates": [series],
+            "mbedtls_series_candidates": [series] if series else [],
             "esp_idf_version": esp_idf,
             "esp_idf_tag": None,
             "version_evidence": [],
@@ -89,30 +94,89 @@ def lint_document(result: LintResult) -> dict[str, Any]:
 
 
 def recommend_document(result: Recommendation) -> dict[str, Any]:
+    config = _config_json(result.config, result.target, result.series, result.esp_idf_version)
+    if result.config is None and result.scope is not None:  # the versions settled, not one assumed
+        config["mbedtls_version"] = _range(result.scope.series, result.scope.basis)
+        config["mbedtls_series_candidates"] = list(result.scope.series)
     return envelope(
         command="recommend",
-        config=_config_json(result.config, result.target, result.series, result.esp_idf_version),
+        config=config,
         target=result.target,
         log=result.log,
-        findings=[finding.to_json() for finding in result.findings],
+        findings=[_finding_json(finding, result.applies_to) for finding in result.findings],
         changes=[change.to_json() for change in result.changes],
-        fragment={
-            "target": result.fragment.target,
-            "format": result.fragment.format,
-            "text": result.fragment.text,
-        },
-        after=None
-        if result.after is None
-        else {
-            "failures": sum(1 for finding in result.after.findings if finding.severity == "failure"),
-            "warnings": sum(1 for finding in result.after.findings if finding.severity == "warning"),
-            "findings": [finding.to_json() for finding in result.after.findings],
-        },
+        fragment=_fragment_json(result.fragment, result.variants[0].header if len(result.variants) == 1 else None),
+        after=_after_json(result.after),
         suites=None if result.lint is None else _suites_json(result.lint),
         ram=_ram_json(result.before_estimate),
         ram_after=_ram_json(result.after_estimate),
         notes=list(result.notes),
+        versions=_versions_json(result),
     )
+
+
+def _finding_json(finding: Finding, applies_to: dict[str, list[str]]) -> dict[str, Any]:
+    data = finding.to_json()
+    if finding.rule in applies_to:
+        data["applies_to"] = list(applies_to[finding.rule])
+    return data
+
+
+def _fragment_json(fragment: Fragment, header: str | None) -> dict[str, Any]:
+    return {"target": fragment.target, "format": fragment.format, "text": fragment.text, "header": header}
+
+
+def _after_json(after: LintResult | None) -> dict[str, Any] | None:
+    if after is None:
+        return None
+    return {
+        "failures": sum(1 for finding in after.findings if finding.severity == "failure"),
+        "warnings": sum(1 for finding in after.findings if finding.severity == "warning"),
+        "findings": [finding.to_json() for finding in after.findings],
+    }
+
+
+def _range(series: tuple[str, ...], basis: str) -> str | None:
+    """The versions a recommendation was for, as diagnose labels them; None when nothing said which."""
+    if basis == "none" and len(series) > 1:
+        return None
+    return span(series)
+
+
+def _versions_json(result: Recommendation) -> dict[str, Any] | None:
+    """Which versions the recommendation is for, how that was decided, and one change set per variant."""
+    scope = result.scope
+    if scope is None:
+        return None
+    return {
+        "basis": scope.basis,
+        "stated": scope.stated,
+        "log_range": scope.log_range,
+        "candidates": list(scope.series),
+        "depends_on_version": result.split,
+        "summary": result.summary,
+        "reasons": list(result.reasons),
+        "variants": [_variant_json(plan) for plan in result.variants],
+    }
+
+
+def _variant_json(plan: Plan) -> dict[str, Any]:
+    release = plan.points[-1].release
+    esp_idf = [minor for point in plan.points for minor in point.esp_idf]
+    return {
+        "label": label(plan),
+        "mbedtls_series": series_of(plan),
+        "esp_idf_versions": list(dict.fromkeys(esp_idf)),
+        "esp_idf_tag": release.tag if release is not None else None,
+        "header": plan.header,
+        "findings": [finding.rule for finding in plan.findings if finding.severity != "info"],
+        "changes": [change.to_json() for change in plan.changes],
+        "fragment": _fragment_json(plan.fragment, plan.header),
+        "after": _after_json(plan.after),
+        "ram": _ram_json(plan.before_estimate),
+        "ram_after": _ram_json(plan.after_estimate),
+        "notes": list(plan.notes),
+    }
 
 
 _TEMPLATES = {Format.text: "config.txt.j2", Format.markdown: "config.md.j2", Format.html: "config.html.j2"}
@@ -129,4 +193,4 @@ def render_recommend(result: Recommendation, fmt: Format, color: bool = False) -
     document = recommend_document(result)
     if fmt is Format.json:
         return to_json(document)
-    return render(_TEMPLATES[fmt], color=color, doc=document, findings=result.findings)
+    return render(_TEMPLATES[fmt], color=color, doc=document, findings=result.findings, applies_to=result.applies_to)
