@@ -10,9 +10,11 @@ does that arithmetic, in odds:
   (``knowledge/diagnosis/differential.toml``); with no code, its share of all threads
   (``causes.toml``'s ``frequency``); a code no entry lists stands for itself (its own category);
 * each **clue** that holds multiplies the causes it favours (``clues.toml``);
-* each **rule** that fires for a cause multiplies it by a likelihood ratio from the rule's
-  confidence, ``4 * c / (1 - c)``: a rule at 0.9 makes its cause 36 times likelier. The rule's
-  confidence has already been lowered for every assumption it made and for a weak code reading;
+* each **rule** that fires for a cause multiplies it by the likelihood ratio that, on its own, would
+  leave the cause at the rule's confidence (a rule at 0.9 says its cause is right nine times in ten
+  when its conditions hold); the rule's confidence has already been lowered for every assumption it
+  made and for a weak code reading, and a rule that rests on nothing but the failing value keeps a
+  weak vote;
 * the **confidence** of a cause is its share of the total, with room left for causes nobody listed
   and for the chance that the code was read wrongly.
 
@@ -30,8 +32,6 @@ from typing import Any
 from tlsdiag.analysis.views import PrintedValue
 from tlsdiag.model import Fix
 
-#: how strongly a rule's confidence speaks for its cause: LR = SCALE * c / (1 - c)
-RULE_SCALE = 4.0
 #: weight kept for causes the differential does not list, relative to the listed ones (total 1): more when
 #: the log shows nothing but the code, since a code alone misleads often enough (a verify failure that
 #: is really memory, an EOF that is really the heap)
@@ -175,10 +175,15 @@ def priors(final: PrintedValue | None, stack: str, verify_failed: bool = False) 
     return {cause: weight / total for cause, weight in weights.items()} if total else {}
 
 
-def likelihood(confidence: float) -> float:
-    """How much likelier a rule at ``confidence`` makes its cause."""
+def likelihood(confidence: float, prior: float, rest: float) -> float:
+    """How much likelier a rule at ``confidence`` makes its cause, whose prior share is ``prior``.
+
+    A rule's confidence is how often its cause is right when its conditions hold, so on its own it
+    should leave its cause at that confidence whatever the prior: the ratio that does so is
+    ``c (1 - p + rest) / ((1 - c) p)``. A rule never makes its own cause less likely."""
     confidence = min(confidence, MAX_CONFIDENCE)
-    return RULE_SCALE * confidence / (1.0 - confidence)
+    prior = max(prior, 1e-6)
+    return max(1.0, confidence * (1.0 - prior + rest) / ((1.0 - confidence) * prior))
 
 
 def weigh(
@@ -204,18 +209,18 @@ def weigh(
     for clue, _ in clues:
         for cause, factor in clue.favours:
             factors[cause] = factors.get(cause, 1.0) * factor
+    independent = bool(clues) or any(confidence > RESTATED for _, _, confidence in rules)
+    rest = (UNLISTED if independent else UNLISTED_CODE_ONLY) + (1.0 - reading_share)
     strength: dict[str, float] = {}
     for cause, hit, confidence in rules:
         if cause not in candidates:
             candidates[cause] = Candidate(cause, OFF_LIST_PRIOR)
-        ratio = likelihood(confidence)
+        ratio = likelihood(confidence, candidates[cause].prior, rest)
         if ratio > strength.get(cause, 0.0):
             strength[cause] = ratio
             candidates[cause].rule = hit
     for candidate in candidates.values():
         candidate.weight = candidate.prior * factors.get(candidate.cause, 1.0) * strength.get(candidate.cause, 1.0)
-    independent = bool(clues) or any(confidence > RESTATED for _, _, confidence in rules)
-    rest = (UNLISTED if independent else UNLISTED_CODE_ONLY) + (1.0 - reading_share)
     total = sum(candidate.weight for candidate in candidates.values()) + rest
     for candidate in candidates.values():
         candidate.confidence = min(MAX_CONFIDENCE, candidate.weight / total) if total else 0.0

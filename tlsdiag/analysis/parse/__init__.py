@@ -24,7 +24,15 @@ _CLAIMED = object()  # a record the grammar claimed that yields no event
 
 #: context rules that match anywhere in a line: the rest of the line is read by the open-world layer too
 _WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "watchdog", "crash", "heap-free"})
-_OPEN_WORLD_EVIDENCE = (events.ReturnValue, events.CodeMention, events.ErrorText, events.VerifyInfo, events.Alert)
+_OPEN_WORLD_EVIDENCE = (
+    events.ReturnValue,
+    events.CodeMention,
+    events.ErrorText,
+    events.VerifyInfo,
+    events.Alert,
+    events.ConsoleStep,
+    events.Measure,
+)
 
 
 def _forms(known: catalogue.CatalogueMatch | None) -> dict[str, str] | None:

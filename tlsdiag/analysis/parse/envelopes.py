@@ -26,8 +26,11 @@ _MBEDTLS = re.compile(
     r"(?:\|(?P<level>\d)\| )?(?:(?P<context>0x[0-9a-fA-F]{4,16}): )?(?P<message>.*)"
 )
 # E (10770) esp-tls: message   /   I (12:34:56.789) mbedtls: ssl_tls.c:2721 in_left: 0, nb_want: 5
+# ESP-IDF 5.5+ may print the full date ("I (2024-05-24 18:52:36.123) tag: ...") and, with its newer log
+# layout, the tag in brackets ("I (1970-01-01 00:01:13.046) [esp-tls-mbedtls] message")
 _ESP_IDF = re.compile(
-    r"(?P<level>[EWIDV]) \((?P<time>\d+|\d{1,2}:\d{2}:\d{2}\.\d{3})\) (?P<tag>[^:\s][^:]{0,40}?): ?(?P<message>.*)"
+    r"(?P<level>[EWIDV]) \((?P<time>\d+|(?:\d{4}-\d{2}-\d{2} )?\d{1,2}:\d{2}:\d{2}\.\d{3})\) "
+    r"(?:\[(?P<btag>[^\]\s]{1,40})\] ?|(?P<tag>[^:\s][^:]{0,40}?): ?)(?P<message>.*)"
 )
 # [E][ssl_client.cpp:36] _handle_error(): message   /   [  2546][E][ssl_client.cpp:37] _handle_error(): message
 _ARDUINO = re.compile(
@@ -51,7 +54,7 @@ _GLUED_ESP = re.compile(r"(?<=[^\sA-Z])(?=[EWIDV] \(\d+\) [\w-]+: )")
 #: ESP-IDF's mbedTLS debug bridge logs levels 1/2/3/4 as W/I/D/V
 _BRIDGE_LEVELS = {"W": "1", "I": "2", "D": "3", "V": "4"}
 
-_ESP_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})\.(\d{3})")
+_ESP_TIME = re.compile(r"(?:\d{4}-\d{2}-\d{2} )?(\d{1,2}):(\d{2}):(\d{2})\.(\d{3})")
 
 
 def split_glued(text: str) -> list[str]:
@@ -141,7 +144,7 @@ def frame(record: str, number: int, quoted: str) -> tuple[Envelope, str, bool]:
 def _esp_idf(match: re.Match[str], number: int, quoted: str) -> tuple[Envelope, str, bool]:
     timestamp = _esp_time(match["time"])
     message = match["message"]
-    tag = match["tag"]
+    tag = match["tag"] or match["btag"]
     if tag == "mbedtls":  # ESP-IDF's debug bridge: "ssl_tls.c:2721 in_left: 0, nb_want: 5"
         inner = _MBEDTLS.fullmatch(message)
         if inner:
