@@ -10,6 +10,7 @@ huge log keeps memory flat.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -159,6 +160,10 @@ class SessionBuilder:
             return session is None or session.entered
         if kind is events.ConsoleStep and "handshake" in event.step.lower():  # type: ignore[union-attr]
             return session is None or session.started or session.failed
+        if kind is events.ConsoleStep and event.step and session is not None and session.failed:  # type: ignore[union-attr]
+            # a program that failed and goes on with a step of its own is trying again (or was run again),
+            # unless it is only cleaning up after the failure
+            return not _CLEANUP.search(event.step)  # type: ignore[union-attr]
         if session is None or not session.failed:
             return False
         final = session.final_error
@@ -272,6 +277,9 @@ class SessionBuilder:
                 session.largest_gap = (gap, previous[1], line)
         session._last_stamp = (stamp, line)
 
+
+#: a program's clean-up steps after a failure, which belong to the failed attempt
+_CLEANUP = re.compile(r"\b(?:clos\w*|clean\w*|free\w*|shut\w*|disconnect\w*|exit\w*)\b", re.IGNORECASE)
 
 #: context lines that end an attempt in progress: the device crashed or a watchdog fired
 _ENDS_IN_A_CRASH = frozenset({"crash", "watchdog"})

@@ -29,6 +29,7 @@ from tlsdiag.knowledge import fixes_from, load
 from tlsdiag.model import Finding, Fix
 from tlsdiag.paths import knowledge_path
 from tlsdiag.rules import differential
+from tlsdiag.rules.diagnosis import Diagnosis, FailureDiagnosis, group_key, is_thin
 from tlsdiag.rules.predicates import PREDICATES, Match, Subject, load_predicate_modules
 from tlsdiag.rules.texts import fill
 
@@ -226,6 +227,59 @@ def diagnose(analysis: Any, comparison: Any = None) -> list[Finding]:
     return diagnose_attempt(attempt, analysis.context, comparison, earlier)
 
 
+#: at most this many failed attempts are diagnosed one by one (the latest); older ones are only counted
+MAX_DIAGNOSED_ATTEMPTS = 24
+
+
+def diagnose_log(analysis: Any, comparison: Any = None) -> Diagnosis:
+    """Every distinct failure of the log, the latest first, and its verdict (see :mod:`.diagnosis`)."""
+    attempts = analysis.attempts
+    primary = analysis.primary_attempt
+    failed = [item for item in attempts if item.failed]
+    groups: dict[Any, list[tuple[AttemptView, tuple[Finding, ...]]]] = {}
+    for attempt in reversed(failed[-MAX_DIAGNOSED_ATTEMPTS:]):
+        earlier = tuple(item for item in attempts if item.index < attempt.index)
+        given = comparison if primary is not None and attempt.index == primary.index else None
+        findings = tuple(diagnose_attempt(attempt, analysis.context, given, earlier))
+        groups.setdefault(group_key(attempt, findings), []).append((attempt, findings))
+    failures = []
+    for members in groups.values():
+        latest, findings = members[0]
+        failures.append(
+            FailureDiagnosis(
+                attempts=tuple(sorted(item.index for item, _ in members)),
+                first_line=latest.first_line,
+                last_line=latest.last_line,
+                error=None if latest.final is None else latest.final.raw,
+                error_line=None if latest.final is None else latest.final.line,
+                findings=findings,
+                thin=is_thin(findings),
+            )
+        )
+    if failures:
+        findings = failures[0].findings
+    elif primary is not None:
+        earlier = tuple(item for item in attempts if item.index < primary.index)
+        findings = tuple(diagnose_attempt(primary, analysis.context, comparison, earlier))
+    else:
+        findings = ()
+    dropped = getattr(getattr(analysis, "builder", None), "dropped_sessions", 0)
+    return Diagnosis(
+        verdict=_verdict(primary, attempts, findings),
+        findings=findings,
+        failures=tuple(failures),
+        attempts_seen=len(attempts) + dropped,
+        attempts_failed=len(failed),
+    )
+
+
+def _verdict(primary: AttemptView | None, attempts: tuple[AttemptView, ...], findings: tuple[Finding, ...]) -> str:
+    if primary is not None and primary.failed:
+        explained = any(item.severity == "failure" and item.explains and item.basis == "rule" for item in findings)
+        return "failed-explained" if explained else "failed-unexplained"
+    return "ok" if attempts else "no-tls"
+
+
 def diagnose_attempt(
     attempt: AttemptView, context: Any, comparison: Any = None, earlier: tuple[AttemptView, ...] = ()
 ) -> list[Finding]:
@@ -380,4 +434,4 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return kept
 
 
-__all__ = ["diagnose", "diagnose_attempt", "evaluate", "load_rules"]
+__all__ = ["Diagnosis", "diagnose", "diagnose_attempt", "diagnose_log", "evaluate", "load_rules"]
