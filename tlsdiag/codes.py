@@ -11,6 +11,7 @@ readings are ranked by plausibility.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from tlsdiag import forms
@@ -261,6 +262,11 @@ def _merge_fixes(groups: Iterable[Sequence[Fix]]) -> tuple[Fix, ...]:
 
 def _platforms_for(versions: tuple[str, ...], knowledge: Knowledge) -> tuple[str, ...]:
     """ESP-IDF releases whose bundled mbedTLS falls in ``versions`` (e.g. ``ESP-IDF v4.0 - v4.4``)."""
+    return _platforms_cached(versions, knowledge)
+
+
+@lru_cache(maxsize=256)
+def _platforms_cached(versions: tuple[str, ...], knowledge: Knowledge) -> tuple[str, ...]:
     from tlsdiag.versions import series_of_release
 
     matching = []

@@ -66,15 +66,22 @@ class Session:
     largest_gap: tuple[float, int, int] | None = None  # (milliseconds, line before, line after)
     handshake_done: int | None = None  # line where the handshake was seen to complete
     library_messages: list[events.LibraryMessage] = field(default_factory=list)
-    debug_levels: set[int] = field(default_factory=set)  # mbedTLS debug levels its records were printed at
-    source_files: set[str] = field(default_factory=set)  # library files its debug records came from
+    debug_levels: set[str] = field(default_factory=set)  # debug levels of its step records
     _last_stamp: tuple[float, int] | None = None
     _final: Any = field(default=_OPEN, repr=False)
+    _provisional: tuple[Any, Any] | None = field(default=None, repr=False)  # (state it was computed for, value)
+    _failed: tuple[Any, bool] | None = field(default=None, repr=False)
 
     @property
     def failed(self) -> bool:
-        """The attempt ended in a failure: a failing value, a step the program reported as failed, or a
-        certificate verification that failed in a handshake that never completed."""
+        """The attempt ended in a failure: a failing value, a step the program reported as failed, a crash
+        in the middle of it, or a certificate verification that failed in a handshake that never completed."""
+        key = (len(self.errors), len(self.console), len(self.verify), len(self.context_events), self.handshake_done)
+        if self._failed is None or self._failed[0] != key or self._final is not _OPEN:
+            self._failed = (key, self._compute_failed())
+        return self._failed[1]
+
+    def _compute_failed(self) -> bool:
         if self.final_error is not None or any(step.outcome == "failed" for step in self.console):
             return True
         if any(item.kind in _ENDS_IN_A_CRASH for item in self.context_events if item.env.line >= self.first_line):
@@ -88,9 +95,12 @@ class Session:
         Once the whole log is read, :meth:`conclude` fixes it for the log's versions; until then it is
         computed for every version.
         """
-        if self._final is _OPEN:
-            return final_error(self, _any_version())
-        return self._final  # type: ignore[no-any-return]
+        if self._final is not _OPEN:
+            return self._final  # type: ignore[no-any-return]
+        key = (len(self.errors), self.handshake_done)
+        if self._provisional is None or self._provisional[0] != key:
+            self._provisional = (key, final_error(self, _any_version()))
+        return self._provisional[1]
 
     def conclude(self, final: events.ReturnValue | events.CodeMention | None) -> None:
         self._final = final
@@ -150,7 +160,7 @@ class SessionBuilder:
 
     def _starts_attempt(self, event: events.Event, session: Session | None) -> bool:
         kind = type(event)
-        if session is not None and self._clock_went_back(session, event.env):
+        if session is not None and event.env.timestamp_ms is not None and self._clock_went_back(session, event.env):
             return True  # a device that rebooted starts over: its later lines belong to a new attempt
         if kind not in _ATTEMPT_KINDS:
             return False
@@ -211,12 +221,9 @@ class SessionBuilder:
             self._stamp(session, env.timestamp_ms, env.line)
         if session.role is None:
             session.role = _role(env.source_file)
-        if env.source_file is not None:
-            if len(session.source_files) < MAX_ITEMS:
-                session.source_files.add(env.source_file)
-            if env.level is not None and env.level.isdigit():
-                session.debug_levels.add(int(env.level))
         if kind is events.Step:
+            if env.level is not None:
+                session.debug_levels.add(env.level)  # the other events keep their envelopes
             if event.name == "handshake" and event.direction == "enter":
                 session.started = session.entered = True
             elif event.name == "handshake" and event.direction == "leave" and session.started:
@@ -255,7 +262,7 @@ class SessionBuilder:
             _append(session.offered, event)
         elif kind is events.Measure:
             _append(session.measures, event)
-            if event.name.startswith("application_data") and session.handshake_done is None:
+            if event.name in _APPLICATION_DATA and session.handshake_done is None:
                 session.handshake_done = env.line  # application data only flows once the handshake is over
         elif kind in (events.CertificateText, events.CertificateDer):
             _append(session.certificates, event)
@@ -280,6 +287,8 @@ class SessionBuilder:
 
 #: a program's clean-up steps after a failure, which belong to the failed attempt
 _CLEANUP = re.compile(r"\b(?:clos\w*|clean\w*|free\w*|shut\w*|disconnect\w*|exit\w*)\b", re.IGNORECASE)
+
+_APPLICATION_DATA = frozenset({"application_data_in", "application_data_out"})
 
 #: context lines that end an attempt in progress: the device crashed or a watchdog fired
 _ENDS_IN_A_CRASH = frozenset({"crash", "watchdog"})

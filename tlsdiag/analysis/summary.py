@@ -518,7 +518,24 @@ def _server_hello(session: Session) -> HelloView | None:
 # --- what the log could show ------------------------------------------------------------------------------------------
 
 
+def _kept(session: Session) -> list[Any]:
+    """Every event the session kept with its envelope (steps keep only their line and name)."""
+    return [
+        *session.errors,
+        *session.measures,
+        *session.records,
+        *session.messages,
+        *session.offered,
+        *session.alerts,
+        *session.verify,
+        *session.certificates,
+        *session.library_messages,
+    ]
+
+
 def _visibility(session: Session) -> Visibility:
+    kept = [item for item in _kept(session) if item.env.source_file is not None]
+    levels = set(session.debug_levels) | {item.env.level for item in kept}
     errors_only = not (
         session.steps
         or session.messages
@@ -531,7 +548,7 @@ def _visibility(session: Session) -> Visibility:
         or session.states
     )
     return Visibility(
-        debug_levels=frozenset(session.debug_levels),
+        debug_levels=frozenset(int(level) for level in levels if level and level.isdigit()),
         steps=bool(session.steps or session.states),
         hello_details=any(item.kind in ("ciphersuite", "max-version") for item in session.offered),
         dumps=session.dumps > 0,
@@ -543,5 +560,5 @@ def _visibility(session: Session) -> Visibility:
         and bool(session.steps)
         and not any(name == "write client hello" for _, name in session.steps[:3]),
         only_the_error=errors_only,
-        tls13_files=any(name.startswith("ssl_tls13_") for name in session.source_files),
+        tls13_files=any((item.env.source_file or "").startswith("ssl_tls13_") for item in kept),
     )

@@ -10,6 +10,7 @@ messages over and over. Memory stays flat: nothing is kept but that bounded memo
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,6 +19,8 @@ from tlsdiag.analysis.parse import builders, catalogue, dispatch, envelopes, ope
 
 _MEMO_LIMIT = 65536
 _DUMP_LINE = dispatch.DUMP_LINE.match
+#: the end of the input, after its last line (dispatches the record still held)
+_END: tuple[tuple[int, None]] = ((0, None),)
 _MISSING = object()
 _CLAIMED = object()  # a record the grammar claimed that yields no event
 
@@ -79,17 +82,40 @@ class Parser:
         self._parser: Any = None
 
     def events(self, lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
+        """The events of ``lines``, with records a terminal or a forum wrapped joined first.
+
+        The joining (:mod:`~tlsdiag.analysis.parse.wrapped`) runs in this loop rather than as a stage
+        of its own: a record is dispatched when the line after it shows it is complete, and the
+        common line (its own ``file.c:NNNN`` or ``E (ms)`` envelope) takes one string search.
+        """
         stats = self.stats
         dialects = stats.dialects
         unrecognized = events.Unrecognized
-        for number, text, span in wrapped.rejoin(lines, self._complete, self._closed):
-            stats.lines += span
-            if span > 1:
-                stats.rejoined += span - 1
+        continuation = wrapped.continuation
+        complete, closed, max_parts = self._complete, self._closed, wrapped.MAX_PARTS
+        first: int = 0
+        joined: str | None = None
+        span = 0
+        for number, text in itertools.chain(lines, _END):
+            if joined is None:
+                first, joined, span = number, text, 1
+                continue
+            if text is not None and not (text.find(".c:", 0, 64) > 0 or text.startswith(" (", 1)):
+                separator = continuation(joined, text, complete, closed, span) if span < max_parts else None
+                if separator is not None:
+                    joined = joined + separator + text.lstrip() if separator else joined + text
+                    span += 1
+                    continue
+            # ``joined`` (``span`` physical lines from ``first``) is a whole record: dispatch it
+            record_text, number_of_record, lines_of_record = joined, first, span
+            first, joined, span = number, text, 1
+            stats.lines += lines_of_record
+            if lines_of_record > 1:
+                stats.rejoined += lines_of_record - 1
             claimed = False
-            quoted = text if len(text) < 2048 else text[:2048]
-            for record in envelopes.split_glued(text):
-                env, message, debug = envelopes.frame(record, number, quoted)
+            quoted = record_text if len(record_text) < 2048 else record_text[:2048]
+            for record in envelopes.split_glued(record_text):
+                env, message, debug = envelopes.frame(record, number_of_record, quoted)
                 event = self._event(env, message, debug)
                 if event is None:
                     continue
@@ -107,7 +133,7 @@ class Parser:
                     dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
                 yield event
             if claimed:
-                stats.recognized_lines += span
+                stats.recognized_lines += lines_of_record
 
     def _complete(self, text: str) -> bool:
         """Whether ``text`` is a whole message that a dialect rule or the catalogue reads (tells wrapped lines)."""

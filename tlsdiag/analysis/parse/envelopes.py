@@ -51,6 +51,15 @@ _GLUED = re.compile(r"(?<=[^\s\w-])(?=(?:[A-Za-z_][\w-]*\.[ch]:\d{1,5}: \|\d\| |
 # printf output without a newline, followed by an ESP_LOG line; only its own shape marks the split.
 _GLUED_ESP = re.compile(r"(?<=[^\sA-Z])(?=[EWIDV] \(\d+\) [\w-]+: )")
 
+# A known envelope after a prefix of the tool that captured the log: a serial monitor's timestamp
+# ("22:29:13.532 -> E (74107) esp-tls: ..."), a logger's date, a device name. It starts after a space
+# (or the monitor's arrow) within the first columns of the line.
+_PREFIXED = re.compile(
+    r"(?<=[\s>|])(?:[EWIDV] \((?:\d+|\d{1,2}:\d{2}|\d{4}-)"
+    r"|\[\s*\d+\]\[[EWIDV]\]\[|\[[EWIDV]\]\[[\w.-]+:\d|\[\d{2}:\d{2}:\d{2}\.\d{3},\d{3}\] <"
+    r"|[A-Za-z_][\w-]*\.c:\d{1,5}: \|\d\| )"
+)
+
 #: ESP-IDF's mbedTLS debug bridge logs levels 1/2/3/4 as W/I/D/V
 _BRIDGE_LEVELS = {"W": "1", "I": "2", "D": "3", "V": "4"}
 
@@ -138,6 +147,12 @@ def frame(record: str, number: int, quoted: str) -> tuple[Envelope, str, bool]:
                 match["context"],
             )
             return env, match["message"], True
+    if " (" in text or "][" in text or "] <" in text or ".c:" in text:
+        inner = _PREFIXED.search(text, 1, 72)
+        if inner is not None:
+            framed = frame(text[inner.start() :], number, quoted)
+            if framed[0].dialect != "text":
+                return framed
     return Envelope(number, "text", quoted), record, False
 
 

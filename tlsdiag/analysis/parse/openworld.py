@@ -28,9 +28,9 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from tlsdiag.analysis import events
-from tlsdiag.knowledge import Knowledge, load, normalise_text
+from tlsdiag.knowledge import Knowledge, load, load_toml_data, normalise_text
 from tlsdiag.model import CodeReading
-from tlsdiag.readings import read_printed
+from tlsdiag.readings import format_of, read_printed
 
 Payload = tuple[type, dict[str, Any]]
 
@@ -151,19 +151,33 @@ class _Texts:
     """Indexes of the texts mbedTLS prints: strerror descriptions per module, verify-info lines."""
 
     def __init__(self, knowledge: Knowledge) -> None:
-        self.by_module: dict[str, list[tuple[str, int, str]]] = {}
+        self.by_module: dict[str, list[tuple[str, str, int, str]]] = {}
         for entry in knowledge.mbedtls.entries:
             for text in (entry.strerror, *entry.strerror_older):
                 module, sep, description = text.partition(" - ")
                 if sep:
+                    normal = normalise_text(description)
                     self.by_module.setdefault(module.upper(), []).append(
-                        (normalise_text(description), abs(entry.value), entry.name)
+                        (normal, _squash(normal), abs(entry.value), entry.name)
                     )
         modules = "|".join(sorted((re.escape(module) for module in self.by_module), key=len, reverse=True))
         self.module = re.compile(rf"(?<![A-Za-z0-9_])({modules}) ?- ?", re.IGNORECASE)
-        self.verify = [(normalise_text(text), name) for _, name, text in knowledge.verify_flags if text]
-        heads = sorted({re.escape(text[:18]) for text, _ in self.verify}, key=len, reverse=True)
+        self.verify = [(_squash(normalise_text(text)), name) for _, name, text in knowledge.verify_flags if text]
+        heads = sorted(
+            {re.escape(normalise_text(text)[:18]) for _, _, text in knowledge.verify_flags if text},
+            key=len,
+            reverse=True,
+        )
         self.verify_head = re.compile("|".join(heads), re.IGNORECASE)
+        others = [
+            name
+            for entry in load_toml_data("platforms", "other-tls-libraries.toml")["library"]
+            for name in entry["names"]
+        ]
+        self.other_library = re.compile(
+            r"\b(?:" + "|".join(re.escape(name) for name in others) + r")(?:\b|_)|(?P<ours>\bmbed ?TLS(?:\b|_))",
+            re.IGNORECASE,
+        )
 
 
 @cache
@@ -171,35 +185,48 @@ def _texts() -> _Texts:
     return _Texts(load())
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def _squash(text: str) -> str:
     """A text without spaces, hyphens and punctuation: a word broken by a wrap still compares equal."""
-    return "".join(char for char in text.casefold() if char.isalnum())
+    return _NOT_ALNUM.sub("", text.casefold())
 
 
-def _best_description(found: str, candidates: list[tuple[str, int, str]]) -> tuple[int, str] | None:
-    """The description ``found`` is (exactly, cut off at its end, or with a word broken), if any."""
+def _best_description(found: str, candidates: list[tuple[str, str, int, str]]) -> tuple[int, str, int | None] | None:
+    """The description ``found`` is (exactly, cut off at its end, or with a word broken), if any, with the
+    number of letters and digits it covers when the log's text goes on after it."""
     text = normalise_text(found)
     if not text:
         return None
     squashed = _squash(text)
-    exact = [(value, name) for description, value, name in candidates if description == text]
+    exact = [(value, name, len(squash)) for description, squash, value, name in candidates if description == text]
     if exact:
         return exact[0]
     longer = [  # the log text goes on after the description ("... an EOF (-29312)", "... peer.")
-        (len(description), value, name)
-        for description, value, name in candidates
-        if text.startswith(description) or squashed.startswith(_squash(description))
+        (len(description), value, name, len(squash))
+        for description, squash, value, name in candidates
+        if text.startswith(description) or squashed.startswith(squash)
     ]
     if longer:
-        _, value, name = max(longer)
-        return value, name
+        _, value, name, length = max(longer)
+        return value, name, length
     if len(squashed) >= 12:  # cut off ("SSL - Memory all"): a prefix that only one description has
-        prefixed = {
-            (value, name) for description, value, name in candidates if _squash(description).startswith(squashed)
-        }
+        prefixed = {(value, name, None) for _, squash, value, name in candidates if squash.startswith(squashed)}
         if len(prefixed) == 1:
             return next(iter(prefixed))
     return None
+
+
+def _offset_after(segment: str, letters: int) -> int:
+    """Where in ``segment`` its first ``letters`` letters and digits end (a description the log goes on after)."""
+    seen = 0
+    for offset, char in enumerate(segment):
+        if char.isalnum():
+            seen += 1
+            if seen == letters:
+                return offset + 1
+    return len(segment)
 
 
 def find_strerror(message: str) -> list[_Strerror]:
@@ -219,8 +246,8 @@ def find_strerror(message: str) -> list[_Strerror]:
         index += 1
         if best is None:
             continue
-        total, name = best
-        end = match.end() + len(description)
+        total, name, covered = best
+        end = match.end() + (len(description) if covered is None else _offset_after(segment, covered))
         low = message[end + len(sep) :] if sep else ""
         unknown = _UNKNOWN_PART.match(low.strip())
         if unknown and sep:
@@ -249,9 +276,8 @@ def find_verify_texts(message: str) -> list[str]:
     texts = _texts()
     names = []
     for head in texts.verify_head.finditer(message):
-        rest = _squash(message[head.start() :])
-        for text, name in texts.verify:
-            full = _squash(text)
+        rest = _squash(message[head.start() : head.start() + 160])
+        for full, name in texts.verify:
             if rest.startswith(full) or (len(rest) >= 20 and full.startswith(rest)):
                 if name not in names:
                     names.append(name)
@@ -275,12 +301,31 @@ def _is_code_context(message: str, start: int, end: int, raw: str) -> tuple[bool
     tail = before.rstrip()
     if tail.endswith(("line", "L#", "port", ":", "=")) and tail[:-1].rstrip().casefold().endswith(("line", "port")):
         return False, False
+    if _names_another_library(message, start, end):
+        return False, False
     errorish = bool(_ERRORISH.search(before)) or bool(_ERRORISH.search(message[end : end + 24]))
     strong = bool(_STRONG.search(before)) or bool(_STRONG.search(message[end : end + 16]))
     if not errorish:
         # "(-29312)" or "-0x2700" right after a strerror text or a code: the context is the text
         errorish = raw.startswith(("-0x", "-0X")) or bool(re.search(r" - [A-Z0-9_]+ - |\(-?0x", before))
     return errorish, strong
+
+
+def _names_another_library(message: str, start: int, end: int) -> bool:
+    """The clause around the number names another TLS library (axTLS, wolfSSL...) nearer than mbedTLS:
+    the number is that library's own value."""
+    clause_start = max(max(message.rfind(mark, 0, start) for mark in _CLAUSE_MARKS), start - _WINDOW, 0)
+    ends = [found for found in (message.find(mark, end) for mark in _CLAUSE_MARKS) if found >= 0]
+    clause_end = min(min(ends, default=len(message)), end + _WINDOW)
+    names = list(_texts().other_library.finditer(message, clause_start, clause_end))
+    if not names:
+        return False
+    before = [match for match in names if match.end() <= start]
+    owner = before[-1] if before else names[0]  # "wolfSSL_connect error -188", else "-40 ... with axTLS"
+    return owner.group("ours") is None
+
+
+_CLAUSE_MARKS = (". ", ";", " and ", " but ", " while ", " whereas ")
 
 
 def _function_before(message: str, start: int) -> str | None:
@@ -360,8 +405,10 @@ def _plausible(
         unsigned = len(bare.removeprefix("0x").removeprefix("0X")) == 8 and number >= 0xFFFF8000
         esp = number in knowledge.esp_idf.by_value
         right_after = bool(_JUST_AFTER_WORD.search(message[max(0, start - _WINDOW) : start]))
-        if not (unsigned or esp or (right_after and 0x80 <= number <= 0x7FFF)):
-            return ()  # a positive number is a code only where it cannot be a count, a size or an address
+        if not (unsigned or esp or (right_after and 0x80 <= number <= 0x7FFF)) and format_of(raw, message) is None:
+            # a positive number is a code only where it cannot be a count, a size or an address, or
+            # where a wrapper's known print format puts -ret
+            return ()
     elif number < 2 or (number > 0x7FFF and not is_hex):
         return ()  # "-1" is everybody's failure; a longer decimal is no 16-bit code
     return read_printed(raw, message, text, form, knowledge=knowledge)

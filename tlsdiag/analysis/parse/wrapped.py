@@ -16,13 +16,14 @@ lines says so:
   line) that the first line leaves unfinished, however short the first line is.
 
 A line that is a record of its own (it has an envelope, a dialect rule claims it, it is indented as
-console output or a traceback is) is never joined, so logs that are not wrapped pass unchanged.
+console output or a traceback is) is never joined, so logs that are not wrapped pass unchanged. The
+parser's line loop applies :func:`continuation` to each line before it dispatches the record it ends.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 from tlsdiag.analysis.parse import dispatch, envelopes, openworld
 
@@ -34,43 +35,18 @@ SOFT_WRAP_MIN = 60
 MAX_PARTS = 8
 
 
-def rejoin(
-    lines: Iterable[tuple[int, str]], complete: Callable[[str], bool], closed: Callable[[str], bool]
-) -> Iterator[tuple[int, str, int]]:
-    """``(first line number, text, physical lines it spans)`` for every record of ``lines``.
-
-    ``complete(text)`` says whether a line is a whole message some dialect rule reads, ``closed(text)``
-    whether it is a library message that ends in literal text (nothing can follow it): a complete line
-    is joined to what follows only when its length says a terminal cut it, a closed one never.
-    """
-    pending: tuple[int, str, int] | None = None
-    for number, text in lines:
-        if pending is None:
-            pending = (number, text, 1)
-            continue
-        first, joined, span = pending
-        separator = continuation(joined, text, complete, closed, span) if span < MAX_PARTS else None
-        if separator is None:
-            yield pending
-            pending = (number, text, 1)
-        else:
-            pending = (first, joined + separator + text.lstrip() if separator else joined + text, span + 1)
-    if pending is not None:
-        yield pending
-
-
 def continuation(
     previous: str, text: str, complete: Callable[[str], bool], closed: Callable[[str], bool], span: int = 1
 ) -> str | None:
     """The separator that joins ``text`` to ``previous`` ("" or " "), or None when it is a line of its own."""
-    if not text or not previous or text.isspace():
+    if not text or not previous or text.isspace() or _looks_enveloped(text):
         return None
     width = len(previous) if span == 1 else None
     hard = width in WRAP_WIDTHS
     long_record = len(previous) >= SOFT_WRAP_MIN
     if not hard and not long_record and not _unfinished_text(previous):
         return None  # the cheap test: most lines end here
-    if _record_of_its_own(text):
+    if _record_of_its_own(text) or _same_lead(previous, text):
         return None
     if hard and not closed(previous):
         return ""
@@ -92,7 +68,19 @@ _CAPITALISED = re.compile(r"[A-Z][a-z]")
 
 
 def _has_envelope(text: str) -> bool:
+    if _looks_enveloped(text):
+        return True
     return envelopes.frame(text, 0, "")[0].dialect != "text"
+
+
+def _looks_enveloped(text: str) -> bool:
+    """A cheap look at the start of a line for the shapes of the common envelopes (most lines of a
+    debug log): a ``file.c:NNNN:`` record or an ESP-IDF ``E (ms) tag:`` record. Other lines get the
+    full test."""
+    first = text[:1]
+    if first.isalpha() and (".c:" in text[:64] or ".h:" in text[:64]):
+        return True
+    return first in "EWIDV" and text[1:3] == " ("
 
 
 def _record_of_its_own(text: str) -> bool:
@@ -118,7 +106,23 @@ _PRINT_RET_CUT = re.compile(r"\(\) returned -?\d+ ?\(?-?(?:0x?)?[0-9a-f]{0,3}$")
 
 
 def _completes_text(previous: str, text: str) -> bool:
+    """Joined, the two lines hold a text neither holds alone: one cut across the line break."""
     joined = previous + " " + text.lstrip()
-    before = len(openworld.find_strerror(previous)) + len(openworld.find_verify_texts(previous))
-    after = len(openworld.find_strerror(joined)) + len(openworld.find_verify_texts(joined))
-    return after > before
+    before = _texts_in(previous) + _texts_in(text)
+    return _texts_in(joined) > before
+
+
+def _texts_in(text: str) -> int:
+    return len(openworld.find_strerror(text)) + len(openworld.find_verify_texts(text))
+
+
+def _same_lead(previous: str, text: str) -> bool:
+    """Both lines open with a prefix of the same shape that holds digits (a timestamp, a counter): the
+    serial monitor or logger stamped each, so each is a line of its own."""
+    lead = text[:24].split(" ", 1)[0]
+    if len(lead) < 3 or not any(char.isdigit() for char in lead):
+        return False
+    return _SHAPE.sub("9", lead) == _SHAPE.sub("9", previous[:24].split(" ", 1)[0])
+
+
+_SHAPE = re.compile(r"\d+")
