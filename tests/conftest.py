@@ -14,8 +14,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
+#: Copies kept in the repository, byte for byte, of the real logs and tables the tests read (each folder's README
+#: says where its files came from), so that a clone with nothing beside it runs the whole suite.
 REFERENCE = FIXTURES / "reference"
-SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
+CORPUS = FIXTURES / "corpus"
+SEEDS = FIXTURES / "seeds"
+REALWORLD = FIXTURES / "realworld"
+
+
+def fixture_files(directory: Path, pattern: str) -> list[Path]:
+    """The files under ``directory`` that ``pattern`` matches, sorted.
+
+    A pattern that matches nothing raises instead of returning an empty list: a parametrised test over an empty
+    list would vanish from the run without a word, and the cases that matter most would go unchecked.
+    """
+    found = sorted(path for path in directory.glob(pattern) if path.is_file())
+    if not found:
+        raise FileNotFoundError(f"no fixture matches {pattern} in {directory}")
+    return found
 
 
 def read_tsv(path: Path) -> Iterator[dict[str, str]]:
