@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +75,58 @@ def schema_validator():
         jsonschema.Draft202012Validator(schema, registry=registry).validate(document)
 
     return validate
+
+
+# --- the suite stands on its own ------------------------------------------------------------------------------
+
+#: set by .ci/run once it has installed every system package the suite uses: then a skipped test is a failure
+FORBID_SKIPS = "TLSDIAG_FORBID_SKIPS"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under ``TLSDIAG_FORBID_SKIPS=1`` a skip fails the test with its reason: nothing may quietly not run."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get(FORBID_SKIPS) == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped although {FORBID_SKIPS}=1 says every system package is installed: {reason}"
+
+
+def _outside_the_repository(path: str) -> bool:
+    """A file beside the repository (a sibling folder of the clone), which a fresh clone would not have.
+
+    Hidden folders (caches in a home directory), the running Python and the temporary directory are not
+    neighbours a test could mistake for data, so they do not count.
+    """
+    try:
+        resolved = Path(path).resolve()
+        relative = resolved.relative_to(ROOT.parent)  # the watcher
+    except (ValueError, OSError, RuntimeError):
+        return False
+    if resolved.is_relative_to(ROOT) or not relative.parts or relative.parts[0].startswith("."):
+        return False
+    exempt = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(tempfile.gettempdir()).resolve()}
+    return not any(resolved.is_relative_to(folder) for folder in exempt)
+
+
+OUTSIDE_READS: list[str] = []
+
+
+def _watch_opens(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and isinstance(args[0], (str, Path)) and _outside_the_repository(str(args[0])):
+        OUTSIDE_READS.append(str(args[0]))
+
+
+sys.addaudithook(_watch_opens)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test that opened a file beside the repository fails the run: a fresh clone would not have it."""
+    if OUTSIDE_READS:
+        files = ", ".join(sorted(set(OUTSIDE_READS))[:10])
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        writer.line(f"tests opened files outside the repository, which a fresh clone does not have: {files}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
