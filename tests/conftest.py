@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import os
 import subprocess
@@ -94,32 +95,46 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped although {FORBID_SKIPS}=1 says every system package is installed: {reason}"
 
 
-def _outside_the_repository(path: str) -> bool:
-    """A file beside the repository (a sibling folder of the clone), which a fresh clone would not have.
+def _neighbours() -> frozenset[Path]:
+    """What lies beside the clone when the run starts: files a fresh clone with nothing beside it would not have.
 
-    Hidden folders (caches in a home directory), the running Python and the temporary directory are not
-    neighbours a test could mistake for data, so they do not count.
+    Hidden entries (caches in a home directory) and the folders that hold the running Python or the temporary
+    files are not neighbours a test could mistake for data, so they do not count.
     """
+    own = [Path(sys.prefix), Path(sys.base_prefix), Path(tempfile.gettempdir()) / f"pytest-of-{getpass.getuser()}"]
+    if not ROOT.is_relative_to(Path(tempfile.gettempdir()).resolve()):
+        own.append(Path(tempfile.gettempdir()))
+    try:
+        entries = [entry.resolve() for entry in ROOT.parent.iterdir() if not entry.name.startswith(".")]  # the watcher
+    except OSError:
+        return frozenset()
+    return frozenset(
+        entry
+        for entry in entries
+        if entry != ROOT and not any(folder.resolve().is_relative_to(entry) for folder in own)
+    )
+
+
+def outside_the_repository(path: str, neighbours: frozenset[Path]) -> bool:
+    """Whether ``path`` lies in one of the ``neighbours`` of the clone."""
     try:
         resolved = Path(path).resolve()
-        relative = resolved.relative_to(ROOT.parent)  # the watcher
-    except (ValueError, OSError, RuntimeError):
+    except (OSError, RuntimeError):
         return False
-    if resolved.is_relative_to(ROOT) or not relative.parts or relative.parts[0].startswith("."):
-        return False
-    exempt = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(tempfile.gettempdir()).resolve()}
-    return not any(resolved.is_relative_to(folder) for folder in exempt)
+    return any(resolved.is_relative_to(neighbour) for neighbour in neighbours)
 
 
+NEIGHBOURS = _neighbours()
 OUTSIDE_READS: list[str] = []
 
 
 def _watch_opens(event: str, args: tuple[object, ...]) -> None:
-    if event == "open" and isinstance(args[0], (str, Path)) and _outside_the_repository(str(args[0])):
+    if event == "open" and isinstance(args[0], (str, Path)) and outside_the_repository(str(args[0]), NEIGHBOURS):
         OUTSIDE_READS.append(str(args[0]))
 
 
-sys.addaudithook(_watch_opens)
+if NEIGHBOURS:
+    sys.addaudithook(_watch_opens)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -7,14 +7,16 @@ fails the run when one lies beside the clone. Every fixture folder says where it
 
 from __future__ import annotations
 
+import getpass
 import re
+import sys
 import tempfile
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, _outside_the_repository, fixture_files
+from tests.conftest import FIXTURES, NEIGHBOURS, ROOT, fixture_files, outside_the_repository
 
 #: the files that make up the test suite: its code, its helpers, and the data files written for it
 SUITE = [
@@ -28,11 +30,13 @@ SUITE = [
 #: ways of naming a place outside the repository: its parent, a ``..`` that climbs out, a neighbour by name, or
 #: an absolute path into the machine's work folders
 OUTSIDE = re.compile(
-    r"ROOT\.parent(?!\)  # the watcher)"  # the folder that holds the clone (conftest's watcher names it on purpose)
+    r"ROOT\.parent"  # the folder that holds the clone
     r"|ROOT\s*/\s*['\"]\.\.['\"]|['\"]\.\./|\.\./shared"  # a climb out of the repository
     r"|(?<![\w/.-])shared/"  # the project's shared material by its own name
     r"|['\"]/(?:work|home|root)/"  # an absolute path into a work or home folder
 )
+#: the mark of the lines of conftest.py that look beside the clone on purpose, to notice a test that reads there
+WATCHER = "# the watcher"
 #: ``Path(__file__)...parent.parent`` or ``...parents[N]``: how far up a file climbs from where it is
 CLIMB = re.compile(r"__file__\)(?:\.resolve\(\))?(?P<parents>\.parents\[(?P<index>\d+)\]|(?:\.parent(?!s))+)")
 
@@ -41,6 +45,8 @@ def _named_outside(text: str, depth: int) -> list[tuple[int, str]]:
     """The lines of ``text`` (a file ``depth`` folders below the repository root) that name a place outside it."""
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
+        if line.endswith(WATCHER):
+            continue
         if OUTSIDE.search(line):
             found.append((number, line.strip()))
         for climb in CLIMB.finditer(line):
@@ -91,10 +97,17 @@ def test_rule_cases_name_logs_inside_the_fixtures():
 
 
 def test_opening_a_file_beside_the_repository_is_noticed():
-    assert _outside_the_repository(str(ROOT.parent / "shared" / "corpus" / "01" / "bad.log"))
-    assert not _outside_the_repository(str(FIXTURES / "corpus" / "README.md"))
-    assert not _outside_the_repository(str(Path(tempfile.gettempdir()) / "pytest" / "x.log"))
-    assert not _outside_the_repository(str(ROOT.parent / ".cache" / "tlsdiag"))
+    neighbours = frozenset({ROOT.parent / "shared"})
+    assert outside_the_repository(str(ROOT.parent / "shared" / "corpus" / "01" / "bad.log"), neighbours)
+    assert outside_the_repository(str(ROOT / ".." / "shared" / "corpus" / "README.md"), neighbours)
+    assert not outside_the_repository(str(FIXTURES / "corpus" / "README.md"), neighbours)
+    assert not outside_the_repository(str(ROOT.parent / "shared-other" / "x.log"), neighbours)
+
+
+def test_the_running_python_and_temporary_files_are_not_neighbours():
+    assert not outside_the_repository(sys.executable, NEIGHBOURS)
+    assert not outside_the_repository(str(Path(tempfile.gettempdir()) / f"pytest-of-{getpass.getuser()}"), NEIGHBOURS)
+    assert not outside_the_repository(str(ROOT / "tests" / "conftest.py"), NEIGHBOURS)
 
 
 #: a folder copied whole from the project's shared material says so in this file, next to its own README
