@@ -1,11 +1,12 @@
 """Every report speaks to a person: no Python repr and no unfilled placeholder reaches the page.
 
 Each command that writes a report (diagnose, diff, parse, explain, config lint, config recommend) runs in every
-format over every fixture in the repository, through the same code path as the command line (``tlsdiag.commands``
-writing to a file). A report fails when it shows ``None``, ``True``, ``False``, a Python mapping or list
-(``{'``, ``['``), or a template or rule placeholder (``{name}``, ``{{ ... }}``) that was never filled, unless that
-exact stretch of text is quoted from the input itself: a log may well print ``None``, and quoting it is evidence.
-JSON documents are checked on their string values (``null`` and ``true`` are JSON, not repr).
+format over every fixture in the repository: through ``tlsdiag.commands`` writing to a file, as the command line
+does, or, for diagnose and diff, through the same renderers from one analysis per input. A report fails when it
+shows ``None``, ``True``, ``False``, a Python mapping or list (``{'``, ``['``), or a template or rule placeholder
+(``{name}``, ``{{ ... }}``) that was never filled, unless that exact stretch of text is quoted from the input
+itself: a log may well print ``None``, and quoting it is evidence. JSON documents are checked on their string
+values (``null`` and ``true`` are JSON, not repr). Markdown must keep the code spans of our own prose.
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ import pytest
 
 from tests.conftest import CORPUS, FIXTURES, REALWORLD, SEEDS, fixture_files
 from tlsdiag import commands
+from tlsdiag.analysis.pipeline import analyse
+from tlsdiag.diff import compare
 from tlsdiag.errors import InputError
 from tlsdiag.knowledge import load
 from tlsdiag.report import Format
+from tlsdiag.report.diagnose import render_diagnose
+from tlsdiag.report.diff import render_diff
+from tlsdiag.rules import diagnose
 
 #: what a person never writes: Python's spelling of nothing, truth and containers, and placeholders left unfilled
 LEAKS = re.compile(
@@ -131,22 +137,24 @@ def test_the_checker_catches_what_it_is_meant_to():
 @pytest.mark.parametrize("log", LOGS, ids=_id)
 def test_diagnose_and_parse_reports(log, tmp_path):
     quoted = _input_text(log)
+    analysis = analyse(str(log))  # once: each format is rendered from the same analysis, as the command does
+    findings = diagnose(analysis)
     found = []
     for fmt in ALL_FORMATS:
-        report = _render(tmp_path, lambda fmt, out: commands.diagnose(str(log), fmt, output=out, redact=False), fmt)
-        found += leaks(report, fmt, quoted)
+        found += leaks(render_diagnose(analysis, findings, fmt, redact=False), fmt, quoted)
     report = _render(tmp_path, lambda fmt, out: commands.parse(str(log), fmt, output=out), Format.text)
     found += [f"parse {leak}" for leak in leaks(report, Format.text, quoted)]
     assert not found, "\n".join(found[:20])
 
 
 @pytest.mark.parametrize(("good", "bad"), PAIRS, ids=[f"{_id(good)}..{_id(bad)}" for good, bad in PAIRS])
-def test_diff_reports(good, bad, tmp_path):
+def test_diff_reports(good, bad):
     quoted = _input_text(good, bad)
+    comparison = compare(analyse(str(good)), analyse(str(bad)))
+    findings = diagnose(comparison.bad, comparison) if comparison.same_connection else []
     found = []
     for fmt in ALL_FORMATS:
-        report = _render(tmp_path, lambda fmt, out: commands.diff(str(good), str(bad), fmt, output=out), fmt)
-        found += leaks(report, fmt, quoted)
+        found += leaks(render_diff(comparison, findings, fmt), fmt, quoted)
     assert not found, "\n".join(found[:20])
 
 
