@@ -82,6 +82,10 @@ def schema_validator():
 
 #: set by .ci/run once it has installed every system package the suite uses: then a skipped test is a failure
 FORBID_SKIPS = "TLSDIAG_FORBID_SKIPS"
+#: the one input a test may take from outside the repository, when a variable points at it: the mbedTLS source
+#: the 3.6 tests build; a skip because it is not set stays a skip (its own switch, TLSDIAG_REQUIRE_MBEDTLS_SRC,
+#: is what .ci/run sets when the source is there)
+OPTIONAL_SOURCE = "TLSDIAG_MBEDTLS_SRC"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -91,6 +95,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if os.environ.get(FORBID_SKIPS) == "1" and report.skipped and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if f"{OPTIONAL_SOURCE} is not set" in reason and not os.environ.get(OPTIONAL_SOURCE, "").strip():
+            return
         report.outcome = "failed"
         report.longrepr = f"skipped although {FORBID_SKIPS}=1 says every system package is installed: {reason}"
 
