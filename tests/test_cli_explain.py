@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import markdown_it
 import pytest
 
 from tests.conftest import run_cli
@@ -55,7 +56,6 @@ def test_markdown_output_is_markdown():
 
 
 def test_markdown_renders_to_html_with_the_expected_structure():
-    markdown_it = pytest.importorskip("markdown_it")
     out = run_cli("explain", "-0x7500", "--format", "markdown").stdout
     html = markdown_it.MarkdownIt("commonmark").enable("table").render(out)
     assert "<table>" in html and "<h2>" in html and "<h3>" in html

@@ -10,7 +10,7 @@ import tomllib
 import jsonschema
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, SHARED_REFERENCE
+from tests.conftest import FIXTURES, REFERENCE, ROOT
 from tlsdiag.config.data import load, regroup
 from tlsdiag.config.expr import parse
 
@@ -93,9 +93,8 @@ def test_generated_config_tables_cover_the_reference():
     assert (out.default, out.range, out.depends_on) == ("4096", "512 16384", "(MBEDTLS_ASYMMETRIC_CONTENT_LEN)")
 
 
-@pytest.mark.skipif(not SHARED_REFERENCE.is_dir(), reason="the reference tables are not next to the repository")
 def test_esp_config_directives_are_one_per_header_line():
-    with (SHARED_REFERENCE / "esp-idf-esp_config-map.tsv").open(encoding="utf-8", newline="") as handle:
+    with (REFERENCE / "esp-idf-esp_config-map.tsv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     lines = {(row["tag"][1:4], int(row["esp_config_line"]), row["action"]) for row in rows}
     directives = {
@@ -123,11 +122,10 @@ def test_nested_check_conditions_are_regrouped():
     assert regroup("defined(A) && (B || C)") == "defined(A) && (B || C)"
 
 
-@pytest.mark.skipif(not SHARED_REFERENCE.is_dir(), reason="the reference tables are not next to the repository")
 def test_kconfig_tables_agree_with_the_per_option_summary():
     """esp-idf-mbedtls-kconfig.tsv (one row per option, presence and default per tag) and the per-tag table the
     knowledge is generated from tell the same story."""
-    with (SHARED_REFERENCE / "esp-idf-mbedtls-kconfig.tsv").open(encoding="utf-8", newline="") as handle:
+    with (REFERENCE / "esp-idf-mbedtls-kconfig.tsv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     releases = load().esp_idf
     tags = [column for column in rows[0] if re.fullmatch(r"v\d+\.\d+\.\d+", column)]

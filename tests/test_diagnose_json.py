@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 
+import markdown_it
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import CORPUS, FIXTURES, SEEDS, fixture_files, run_cli
 
-SHARED = ROOT.parent / "shared"
-LOGS = sorted((SHARED / "corpus").glob("*/*.log")) + sorted((SHARED / "seeds").glob("*.txt"))
-LOGS += sorted((FIXTURES / "logs").glob("*.log"))
+LOGS = fixture_files(CORPUS, "*/*.log") + fixture_files(SEEDS, "*.txt") + fixture_files(FIXTURES / "logs", "*.log")
 
 
 def _diagnose(path):
@@ -49,9 +48,7 @@ def test_every_printed_error_is_in_errors_with_its_line(path):
 
 
 def test_cli_json_and_exit_codes(tmp_path):
-    failing = SHARED / "corpus" / "01-unknown-ca-v2.28" / "bad.log"
-    if not failing.exists():
-        pytest.skip("corpus not available")
+    failing = CORPUS / "01-unknown-ca-v2.28" / "bad.log"
     result = run_cli("diagnose", str(failing), "--format", "json")
     assert result.returncode == 1
     document = json.loads(result.stdout)
@@ -83,7 +80,6 @@ def test_stdin_is_read(tmp_path):
 
 
 def test_markdown_report_renders_to_html():
-    markdown_it = pytest.importorskip("markdown_it")
     result = run_cli("diagnose", str(FIXTURES / "logs" / "esp-idf-azure-7500.log"), "--format", "markdown")
     html = markdown_it.MarkdownIt("commonmark").enable("table").render(result.stdout)
     assert "<h3>1. The client certificate chain does not fit the outgoing TLS buffer</h3>" in html

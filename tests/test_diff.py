@@ -7,13 +7,12 @@ import shutil
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import CORPUS, FIXTURES, ROOT, fixture_files, run_cli
 from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.diff import compare
 from tlsdiag.rules import diagnose
 
-CORPUS = ROOT.parent / "shared" / "corpus"
-PAIRS = sorted(path for path in CORPUS.glob("*") if (path / "good.log").exists())
+PAIRS = [path.parent for path in fixture_files(CORPUS, "*/good.log")]
 DIFF = FIXTURES / "diff"
 
 
@@ -35,7 +34,6 @@ def test_esp_idf_upgrade_pair_finds_what_the_user_found_by_hand():
     assert "server-hello" in kinds and "error" in kinds
 
 
-@pytest.mark.skipif(not PAIRS, reason="corpus not available")
 @pytest.mark.parametrize("pair", PAIRS, ids=[pair.name for pair in PAIRS])
 def test_corpus_pairs(pair):
     case = json.loads((pair / "case.json").read_text())
@@ -52,16 +50,12 @@ def test_corpus_pairs(pair):
 
 def test_certificate_too_large_only_in_failing_run():
     pair = CORPUS / "11-client-cert-too-large-v2.28"
-    if not pair.exists():
-        pytest.skip("corpus not available")
     _, findings = _compare(pair / "good.log", pair / "bad.log")
     assert "TLS-DIFF-002" in {finding.rule for finding in findings}
 
 
 def test_changed_offer_is_reported():
     pair = CORPUS / "06-no-shared-ciphersuite-v2.28"
-    if not pair.exists():
-        pytest.skip("corpus not available")
     comparison, findings = _compare(pair / "good.log", pair / "bad.log")
     assert comparison.identical_client_hello is False
     suites = next(item for item in comparison.differences if item.kind == "client-hello:ciphersuites")
@@ -72,8 +66,6 @@ def test_changed_offer_is_reported():
 def test_server_certificate_change_is_reported(tmp_path):
     pair = CORPUS / "01-unknown-ca-v2.28"
     other = CORPUS / "22-rsa1024-server-key-v2.28"
-    if not pair.exists() or not other.exists():
-        pytest.skip("corpus not available")
     comparison, findings = _compare(pair / "good.log", other / "bad.log")
     assert findings
     assert "certificate:server-leaf" in {item.kind for item in comparison.differences}

@@ -23,18 +23,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import CORPUS, FIXTURES, REALWORLD, ROOT, SEEDS, fixture_files
 from tlsdiag.errors import InputError
 
-SHARED = ROOT.parent / "shared"
-SAMPLES = sorted(
-    [
-        *(FIXTURES / "logs").glob("*.log"),
-        *(FIXTURES / "redact").glob("*"),
-        *(SHARED / "corpus").glob("*/bad.log"),
-        *(SHARED / "seeds").glob("*.txt"),
-    ]
-)
+SAMPLES = [
+    *fixture_files(FIXTURES / "logs", "*.log"),
+    *fixture_files(FIXTURES / "redact", "*.log"),
+    *fixture_files(FIXTURES / "redact", "*.txt"),
+    *fixture_files(CORPUS, "*/bad.log"),
+    *fixture_files(SEEDS, "*.txt"),
+    *fixture_files(REALWORLD, "*/*.log"),
+]
 SAMPLE_BYTES = [path.read_bytes()[:30000] for path in SAMPLES]
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -6,12 +6,11 @@ import itertools
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import CORPUS, FIXTURES, ROOT, fixture_files
 from tlsdiag.analysis import events
 from tlsdiag.analysis.parse import Parser
 
 LOGS = FIXTURES / "logs"
-CORPUS = FIXTURES / "corpus"
 
 
 def parse_file(path):
@@ -217,13 +216,12 @@ def test_source_code_in_a_post_is_not_an_error():
     assert not [e for e in evs if type(e) in (events.ReturnValue, events.CodeMention)]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not available")
 def test_every_error_code_printed_in_the_corpus_is_captured():
     import re
 
     printed = re.compile(r"(?:returned|failure|was):? (-?0x[0-9a-fA-F]{2,4})\b|returned (-\d+) \(")
     missing = []
-    for path in sorted(CORPUS.glob("*/*.log")):
+    for path in fixture_files(CORPUS, "*/*.log"):
         _, evs = parse_file(path)
         captured = {(e.env.line, e.value) for e in evs if type(e) is events.ReturnValue}
         with open(path, encoding="utf-8", errors="replace") as handle:

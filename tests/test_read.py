@@ -12,7 +12,9 @@ import io
 import lzma
 import os
 import re
+import shutil
 import tarfile
+import tempfile
 import threading
 import tracemalloc
 import unicodedata
@@ -358,13 +360,58 @@ def test_a_directory(tmp_path):
         open_input(tmp_path)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads every file")
-def test_a_file_without_read_permission(tmp_path):
-    path = tmp_path / "locked.log"
-    path.write_bytes(DEBUG)
-    path.chmod(0)
-    with pytest.raises(InputError, match=r"locked\.log cannot be read: permission denied$"):
-        open_input(path)
+#: The user a root test run opens the locked file as (``nobody`` on Debian and most other systems).
+UNPRIVILEGED = 65534
+
+
+def _open_without_root(path: Path) -> str:
+    """What :func:`open_input` says about ``path`` in a child process that gave up root before opening it.
+
+    Root reads every file whatever its mode, so a root test run (CI runs as root) checks the real refusal this
+    way: the module is already loaded, the child drops to an unprivileged user and tries the file.
+    """
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        status = 1
+        try:
+            os.close(reader)
+            os.setgroups([])
+            os.setgid(UNPRIVILEGED)
+            os.setuid(UNPRIVILEGED)
+            try:
+                with open_input(path):
+                    message = "opened"
+            except InputError as error:
+                message = str(error)
+            os.write(writer, message.encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        said = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the unprivileged child failed before it could try the file"
+    return said
+
+
+def test_a_file_without_read_permission():
+    folder = Path(tempfile.mkdtemp(prefix="tlsdiag-locked-"))  # reachable by the unprivileged user, unlike tmp_path
+    try:
+        folder.chmod(0o755)
+        path = folder / "locked.log"
+        path.write_bytes(DEBUG)
+        path.chmod(0)
+        if os.geteuid() == 0:
+            message = _open_without_root(path)
+        else:
+            with pytest.raises(InputError) as raised:
+                open_input(path)
+            message = str(raised.value)
+        assert re.search(r"locked\.log cannot be read: permission denied$", message), message
+    finally:
+        shutil.rmtree(folder)
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,8 @@ from tests.harness import build, pki, scenarios, servers
 from tests.harness.scenarios import SCENARIOS, Capture, Scenario
 
 pytestmark = pytest.mark.realtls
+#: the Debian packages these tests need, as .ci/run installs them
+SYSTEM_PACKAGES = "gcc libc6-dev libmbedtls-dev openssl faketime"
 
 
 class Variant(NamedTuple):
@@ -78,7 +80,7 @@ def realtls(tmp_path_factory: pytest.TempPathFactory) -> RealTls:
 def _unavailable(reason: str) -> None:
     if os.environ.get(build.REQUIRE_ENV) == "1":
         pytest.fail(f"real mbedTLS tests required ({build.REQUIRE_ENV}=1) but unavailable: {reason}")
-    pytest.skip(f"real mbedTLS tests unavailable: {reason}")
+    pytest.skip(f"real mbedTLS tests unavailable: {reason} (apt-get install {SYSTEM_PACKAGES})")
 
 
 def capture(realtls: RealTls, scenario: Scenario, which: str, variant: Variant) -> Capture:

@@ -2,37 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
 
 import jsonschema
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, fixture_files
 from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.rules import diagnose, load_rules
 from tlsdiag.rules.predicates import PREDICATES
 
 CASES = [
     case
-    for path in sorted((FIXTURES / "rules").glob("cases*.toml"))
+    for path in fixture_files(FIXTURES / "rules", "cases*.toml")
     for case in tomllib.loads(path.read_text())["case"]
 ]
-SHARED = ROOT.parent / "shared"
 
 
-def _path(case):
-    return (SHARED / case["log"][len("shared/") :]) if case["log"].startswith("shared/") else FIXTURES / case["log"]
+@functools.cache
+def _findings(log: str, mbedtls_version: str | None) -> tuple:
+    """The diagnosis of a case's log (a path relative to tests/fixtures), computed once for all the tests here."""
+    analysis = analyse(str(FIXTURES / log))
+    if mbedtls_version:
+        analysis.override_version(mbedtls_version)
+    return tuple(diagnose(analysis))
+
+
+def _case_findings(case) -> tuple:
+    return _findings(case["log"], case.get("mbedtls_version"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["log"] for case in CASES])
 def test_case(case):
-    path = _path(case)
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    analysis = analyse(str(path))
-    if "mbedtls_version" in case:
-        analysis.override_version(case["mbedtls_version"])
-    findings = diagnose(analysis)
+    assert (FIXTURES / case["log"]).is_file(), f"{case['log']} is not in tests/fixtures"
+    findings = _case_findings(case)
     assert findings, "no finding at all"
     top = findings[0]
     if "category" in case:
@@ -53,10 +57,20 @@ def _diff_only(rule):
     return all(name.startswith("diff_") for table in tables for name in table)
 
 
-def test_every_rule_has_a_case():
-    covered = {case.get("rule") for case in CASES} | {rule for case in CASES for rule in case.get("also", ())}
-    missing = [rule["id"] for rule in load_rules() if rule["id"] not in covered and not _diff_only(rule)]
-    assert not missing
+def test_every_case_log_is_in_the_repository():
+    missing = [case["log"] for case in CASES if not (FIXTURES / case["log"]).is_file()]
+    assert not missing, f"cases name logs that are not in tests/fixtures: {missing}"
+
+
+def test_every_rule_fires_on_a_log_of_its_own_case():
+    """Each rule has a case whose log is in the repository and on which the rule is among the findings."""
+    fired: set[str] = set()
+    for case in CASES:
+        claimed = {case.get("rule"), *case.get("also", ())} - {None}
+        if claimed and (FIXTURES / case["log"]).is_file():
+            fired |= claimed & {finding.rule for finding in _case_findings(case)}
+    missing = [rule["id"] for rule in load_rules() if rule["id"] not in fired and not _diff_only(rule)]
+    assert not missing, f"rules with no case in the repository that makes them fire: {missing}"
 
 
 def test_rule_files_match_the_schema():

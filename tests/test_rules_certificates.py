@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import CORPUS, FIXTURES, ROOT, SEEDS, fixture_files
 from tlsdiag.analysis import events
 from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.analysis.sessions import Session
@@ -18,7 +18,6 @@ from tlsdiag.analysis.summary import scope_for
 from tlsdiag.rules import diagnose, load_rules
 from tlsdiag.rules.predicates import PREDICATES, Subject, load_predicate_modules
 
-CORPUS = ROOT.parent / "shared" / "corpus"
 FAMILY_FILES = ("certificates.toml", "authentication.toml")
 FOLDERS = [
     "01-unknown-ca-v2.28",
@@ -39,7 +38,7 @@ FOLDERS = [
     "24-no-ca-chain-v2.28",
     "29-tls13-client-cert-required-openssl-v3.6",
 ]
-GOOD_LOGS = [path for folder in FOLDERS for path in sorted((CORPUS / folder).glob("good*.log"))]
+GOOD_LOGS = [path for folder in FOLDERS for path in fixture_files(CORPUS / folder, "good*.log")]
 
 
 def _family_ids() -> set[str]:
@@ -76,7 +75,7 @@ def test_working_runs_raise_no_finding_of_these_rules(path):
     assert not [finding.rule for finding in _findings(path) if finding.rule in ours]
 
 
-OTHER_FAMILIES = sorted(path for path in CORPUS.glob("*/*.log") if path.parent.name not in FOLDERS)
+OTHER_FAMILIES = [path for path in fixture_files(CORPUS, "*/*.log") if path.parent.name not in FOLDERS]
 
 
 @pytest.mark.parametrize("path", OTHER_FAMILIES, ids=[f"{p.parent.name}/{p.name}" for p in OTHER_FAMILIES])
@@ -257,7 +256,7 @@ def test_given_ca_is_the_pinned_certificate_not_a_dumped_chain():
     assert match.facts["given_subject"] == "C=US, O=Let's Encrypt, CN=R3"
     assert match.facts["given_kind"] == "an intermediate CA, not a root"
     # seed 003: ssl_client2 prints the root it trusts (Amazon Root CA 1), which is also the top of the chain
-    root = _subject(ROOT.parent / "shared" / "seeds" / "003_8f02ce558de304ef.txt")
+    root = _subject(SEEDS / "003_8f02ce558de304ef.txt")
     assert _check("given_ca", root, {"intermediate": True}) is None
     assert _check("given_ca", root, {"not_issuer": True}) is None
     assert _check("given_ca", root, {}).facts["given_kind"] == "a root CA"

@@ -3,7 +3,7 @@ that working runs stay quiet, and that every option its fixes name exists.
 
 The real-log cases are data in tests/fixtures/rules/cases-resources.toml (run by tests/test_rules.py).
 The small logs written here are synthetic on purpose: each holds exactly the lines of one documented
-format (esp-tls messages from shared/reference/esp-tls-log-messages.tsv) to test one predicate.
+format (esp-tls messages from tests/fixtures/reference/esp-tls-log-messages.tsv) to test one predicate.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, SHARED_REFERENCE, read_tsv
+from tests.conftest import CORPUS, FIXTURES, REFERENCE, ROOT, read_tsv
 from tlsdiag.analysis import events
 from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.analysis.sessions import Session
@@ -24,8 +24,6 @@ from tlsdiag.rules.predicates import PREDICATES, Subject, load_predicate_modules
 
 load_predicate_modules()  # the family predicates register themselves on import
 
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
 RULE_FILES = [ROOT / "knowledge" / "rules" / "resources.toml", ROOT / "knowledge" / "rules" / "network.toml"]
 FAMILY = {rule["id"] for path in RULE_FILES for rule in tomllib.loads(path.read_text())["rule"]}
 
@@ -95,8 +93,6 @@ def test_allocation_failed_sees_composites_texts_and_context(tmp_path):
 @pytest.mark.parametrize("folder", ["15-read-timeout-stalled-server-v2.28", "26-connection-refused-v2.28"])
 def test_allocation_failed_is_false_without_memory_trouble(folder):
     path = CORPUS / folder / "bad.log"
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
     assert PREDICATES["allocation_failed"](_subject(path), False) is not None
 
 
@@ -117,8 +113,6 @@ def test_wrapper_error_finds_the_socket_api_summary():
 
 def test_handshake_progress_names_the_message_never_received():
     path = CORPUS / "15-read-timeout-stalled-server-v2.28" / "bad.log"
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
     assert PREDICATES["handshake_progress"](_subject(path), True).facts.get("waiting_for") == "ServerHello"
     level1 = PREDICATES["handshake_progress"](_subject(path.with_name("bad.level1.log")), True)
     assert level1 is not None and "waiting_for" not in level1.facts
@@ -209,15 +203,13 @@ def test_platform_fixes_follow_the_stack():
 )
 def test_good_runs_have_no_failure_of_this_family(folder):
     path = CORPUS / folder / "good.log"
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
     failures = [f.rule for f in diagnose(_analysis(path)) if f.rule in FAMILY and f.severity == "failure"]
     assert not failures
 
 
 # --- every option named in a fix exists ----------------------------------------------------------------------
 
-#: ESP-IDF options outside the mbedTLS / esp-tls Kconfig extracted in shared/reference, checked by hand
+#: ESP-IDF options outside the mbedTLS / esp-tls Kconfig extracted in tests/fixtures/reference, checked by hand
 #: against ESP-IDF's Kconfig files: task watchdog (esp_common 4.x, esp_system 5.x), main task stack,
 #: and the ESP32 PSRAM cache workaround (esp32 4.x, esp_psram 5.x).
 OTHER_ESP_IDF_OPTIONS = {
@@ -237,17 +229,13 @@ def _fixes():
 
 def test_sdkconfig_options_exist():
     tables = ["esp-idf-mbedtls-kconfig.tsv", "esp-idf-other-kconfig.tsv"]
-    if not all((SHARED_REFERENCE / table).is_file() for table in tables):
-        pytest.skip("reference tables not available")
-    known = {row["name"] for table in tables for row in read_tsv(SHARED_REFERENCE / table)} | OTHER_ESP_IDF_OPTIONS
+    known = {row["name"] for table in tables for row in read_tsv(REFERENCE / table)} | OTHER_ESP_IDF_OPTIONS
     unknown = [(rule, option) for rule, target, option in _fixes() if target == "sdkconfig" and option not in known]
     assert not unknown
 
 
 def test_mbedtls_config_options_exist():
-    table = SHARED_REFERENCE / "mbedtls-config-options.tsv"
-    if not table.is_file():
-        pytest.skip("reference tables not available")
+    table = REFERENCE / "mbedtls-config-options.tsv"
     known = {row["name"] for row in read_tsv(table)}
     unknown = [
         (rule, option) for rule, target, option in _fixes() if target == "mbedtls-config" and option not in known

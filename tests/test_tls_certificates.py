@@ -198,7 +198,6 @@ def test_a_new_block_before_the_end_marker():
     assert blocks[1].der == root
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus logs not available")
 def test_pem_printed_in_a_corpus_log():
     # openssl s_server -www prints the client's certificate as PEM into the page the client logs
     text = (CORPUS / "29-tls13-client-cert-required-openssl-v3.6" / "good.log").read_text(encoding="utf-8")

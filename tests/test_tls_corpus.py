@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.tls_logs import (
-    CORPUS,
     Dump,
     alert_lines,
     client_hello_blocks,
@@ -25,8 +24,6 @@ from tests.tls_logs import (
 from tlsdiag.tls import decode_stream
 from tlsdiag.tls.handshake import CertificateMessage, ClientHello, decode_alert, decode_message, decode_messages
 from tlsdiag.tls.records import split_handshake, split_records
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus logs not available")
 
 LOGS = corpus_logs()
 RECORD_DUMPS = ("input record from network", "output record sent to network")

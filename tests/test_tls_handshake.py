@@ -35,8 +35,6 @@ from tlsdiag.tls.handshake import (
 )
 from tlsdiag.tls.records import HandshakeMessage, reassemble, split_records
 
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus logs not available")
-
 
 def only(name: str, kind: type):
     flight = decode_fixture(name)
@@ -54,7 +52,6 @@ def source_lines(name: str):
 # --- ClientHello ---------------------------------------------------------------------------------------------
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", ["client-hello-2.28.hex", "client-hello-3.6-tls13.hex", "client-hello-3.6-psk.hex"])
 def test_client_hello_suites_and_server_name_are_the_logged_ones(name):
     hello = only(name, ClientHello)
@@ -90,7 +87,6 @@ def test_client_hello_of_mbedtls_3_6_offering_tls13():
     assert len(hello.session_id or b"") == 32 and not hello.pre_shared_key
 
 
-@needs_corpus
 def test_client_hello_groups_and_signature_schemes_are_the_logged_ones():
     hello = only("client-hello-3.6-tls13.hex", ClientHello)
     lines = [line.message for line in source_lines("client-hello-3.6-tls13.hex")]
@@ -144,7 +140,6 @@ def test_server_hello_tls12_from_a_tls13_capable_server():
     assert hello.ec_point_formats == (0, 1, 2)
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", ["server-hello-2.28.hex", "server-hello-3.6-tls13.hex"])
 def test_server_hello_suite_is_the_logged_one(name):
     hello = only(name, ServerHello)
@@ -193,7 +188,6 @@ def test_certificate_tls13_layout():
     assert all(entry.extensions == () for entry in message.entries)
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", ["certificate-tls12.hex", "certificate-tls13.hex"])
 def test_certificate_contents_match_the_logged_dump(name):
     from tests.tls_logs import peer_certificates
@@ -236,7 +230,6 @@ def test_certificate_request_tls12():
     assert request.ca_names_count == 1 and request.ca_names == ("O=tlsdiag test, CN=tlsdiag Test Root CA",)
 
 
-@needs_corpus
 def test_certificate_request_signature_algorithms_are_the_logged_ones():
     request = only("certificate-request-tls12.hex", CertificateRequest)
     logged = [
@@ -270,7 +263,6 @@ def test_server_key_exchange_ecdhe():
     )
 
 
-@needs_corpus
 def test_server_key_exchange_curve_is_the_logged_one():
     exchange = only("server-key-exchange-ecdhe.hex", ServerKeyExchange)
     logged = [line.message for line in source_lines("server-key-exchange-ecdhe.hex") if "ECDH curve:" in line.message]
@@ -296,7 +288,6 @@ def test_server_key_exchange_for_a_suite_without_one():
     assert exchange.error is not None and "sends no ServerKeyExchange" in exchange.error
 
 
-@needs_corpus
 def test_a_server_flight_learns_the_key_exchange_from_its_server_hello():
     lines = debug_lines(CORPUS / "05-client-cert-required-v2.28" / "bad.log")
     incoming = [dump.data for dump in dumps(lines) if dump.label == "input record from network"]
@@ -357,7 +348,6 @@ def test_alert_records(name, expected):
     assert alert.to_json() == {"level": 2, "level_name": "fatal", "description": expected[1], "name": expected[2]}
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", ["alert-received-handshake-failure.hex", "alert-sent-unknown-ca.hex"])
 def test_alert_records_are_the_logged_ones(name):
     (alert,) = decode_fixture(name).alerts

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import ROOT
-from tests.tls_logs import CORPUS, corpus_logs, debug_lines
+from tests.tls_logs import corpus_logs, debug_lines
 from tlsdiag.knowledge import load
 from tlsdiag.tls import names
 
@@ -20,7 +20,6 @@ HAND_WRITTEN = [
     ("tls/signature-tls12.toml", "signature-tls12.schema.json"),
     ("tls/scsv.toml", "scsv.schema.json"),
 ]
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus logs not available")
 
 
 @pytest.mark.parametrize(("path", "schema"), HAND_WRITTEN)
@@ -95,7 +94,6 @@ def _logged(pattern: str, base: int = 16) -> set[tuple[int, str]]:
     }
 
 
-@needs_corpus
 def test_suite_names_are_those_mbedtls_prints():
     # 2.28 prints "add ciphersuite: 0xcca8 (TLS-ECDHE-...)", 3.6 "add ciphersuite: cca8, TLS-ECDHE-..."
     printed = _logged(r"add ciphersuite: (?:0x)?(?P<id>[0-9a-f]+),? \(?(?P<name>[A-Z0-9-]+)")
@@ -104,7 +102,6 @@ def test_suite_names_are_those_mbedtls_prints():
     assert not wrong
 
 
-@needs_corpus
 def test_group_signature_and_extension_names_are_those_mbedtls_prints():
     groups = _logged(r"NamedGroup: (?P<name>\w+) \( (?P<id>[0-9a-f]+) \)")
     schemes = _logged(r"signature scheme \[(?P<id>[0-9a-f]+)\] (?P<name>\w+)")

@@ -102,7 +102,6 @@ def test_plain_http_is_not_a_record_and_is_shown_as_text():
     assert split.preview.startswith("HTTP/1.1 400 Bad Request")
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus logs not available")
 def test_plain_http_matches_what_mbedtls_logged():
     lines = debug_lines(CORPUS / "09-plain-http-on-tls-port-v2.28" / "bad.log")
     assert any(line.message == "unknown record type 72" for line in lines)

@@ -13,13 +13,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import CORPUS, FIXTURES, fixture_files
 from tlsdiag.tls import Flight, decode_stream
 from tlsdiag.tls.handshake import decode_messages
 from tlsdiag.tls.records import split_handshake, split_records
 
-CORPUS = ROOT.parent / "shared" / "corpus"
-TLS_FIXTURES = ROOT / "tests" / "fixtures" / "tls"
+TLS_FIXTURES = FIXTURES / "tls"
 
 _DEBUG = re.compile(r"(?P<file>[\w.]+):(?P<src>\d+): \|(?P<level>\d)\| (?:0x[0-9a-f]+: )?(?P<msg>.*)$")
 _DUMP = re.compile(r"^dumping '(?P<label>.*)' \((?P<size>\d+) bytes\)$")
@@ -158,7 +157,7 @@ def peer_certificates(lines: list[Line]) -> list[tuple[int, list[dict[str, objec
 
 
 def corpus_logs() -> list[Path]:
-    return sorted(CORPUS.glob("*/*.log"))
+    return fixture_files(CORPUS, "*/*.log")
 
 
 def read_fixture(name: str) -> bytes:
@@ -170,7 +169,7 @@ def read_fixture(name: str) -> bytes:
 def fixture_source(name: str) -> tuple[Path, int]:
     """(corpus log, line of its ``dumping`` header) that a fixture's ``# source:`` comment names."""
     for line in (TLS_FIXTURES / name).read_text(encoding="utf-8").splitlines():
-        match = re.match(r"# source: shared/corpus/(?P<log>\S+) line (?P<line>\d+):", line)
+        match = re.match(r"# source: tests/fixtures/corpus/(?P<log>\S+) line (?P<line>\d+):", line)
         if match:
             return CORPUS / match.group("log"), int(match.group("line"))
     raise ValueError(f"{name} has no source comment")

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from tlsdiag.analysis import events, summary
 from tlsdiag.analysis.pipeline import Analysis
 from tlsdiag.analysis.sessions import Session
+from tlsdiag.report.spoken import spoken
 
 
 class Milestone(NamedTuple):
@@ -94,13 +95,8 @@ def timeline(session: Session) -> tuple[Milestone, ...]:
             what = "end of stream (peer closed)" if measure.value == 0 else "data"
             items.append(Milestone(("read", what), measure.env.line, f"read returned {measure.value} ({what})"))
         elif measure.name in ("cert_too_large", "record_too_large"):
-            items.append(
-                Milestone(
-                    ("size", measure.name),
-                    measure.env.line,
-                    f"{measure.name.replace('_', ' ')} {measure.value} > {measure.limit}",
-                )
-            )
+            label = f"{_SIZE_NAMES[measure.name]}: {_said_size(measure)}"
+            items.append(Milestone(("size", measure.name), measure.env.line, label))
     for error in session.errors:
         if type(error) is events.ReturnValue and error.value != 0:
             items.append(
@@ -216,10 +212,11 @@ def _client_hello(good: Session, bad: Session) -> list[Difference]:
     lines = (first.get("line"), second.get("line"))
     for field in ("version", "server_name", "max_fragment_length", "record_size_limit"):
         if first.get(field) != second.get(field):
+            said = f"{spoken(first.get(field), 'not sent')} -> {spoken(second.get(field), 'not sent')}"
             found.append(
                 Difference(
                     f"client-hello:{field}",
-                    f"the ClientHello's {field.replace('_', ' ')} changed",
+                    f"the ClientHello's {field.replace('_', ' ')} changed: {said}",
                     first.get(field),
                     second.get(field),
                     *lines,
@@ -257,7 +254,8 @@ def _server_hello(good: Session, bad: Session) -> list[Difference]:
             found.append(
                 Difference(
                     f"server-hello:{field}",
-                    f"the server chose another {field.replace('_', ' ')}",
+                    f"the server chose another {field.replace('_', ' ')}: "
+                    f"{spoken(first.get(field))} -> {spoken(second.get(field))}",
                     first.get(field),
                     second.get(field),
                     first.get("line"),
@@ -301,8 +299,12 @@ def _certificates(good: Session, bad: Session) -> list[Difference]:
     return found
 
 
+#: what a report shows of a leaf certificate that changed: who, by whom, until when, with which key and signature
+CERTIFICATE_FIELDS = ("subject", "issuer", "not_after", "key_type", "key_size", "signature_algorithm", "size")
+
+
 def _cert(cert: dict[str, Any]) -> dict[str, Any]:
-    return {key: cert.get(key) for key in ("subject", "issuer", "not_after", "key_type", "key_size", "size")}
+    return {key: cert.get(key) for key in CERTIFICATE_FIELDS}
 
 
 def _sizes(good: Session, bad: Session) -> list[Difference]:
@@ -311,7 +313,7 @@ def _sizes(good: Session, bad: Session) -> list[Difference]:
         old = next((item for item in good.measures if item.name == name), None)
         new = next((item for item in bad.measures if item.name == name), None)
         if (old is None) != (new is None) or (old and new and (old.value, old.limit) != (new.value, new.limit)):
-            text = f"{name.replace('_', ' ')}: {_size(old)} -> {_size(new)}"
+            text = f"{_SIZE_NAMES[name]}: working run {_said_size(old)}; failing run {_said_size(new)}"
             found.append(
                 Difference(
                     f"size:{name}",
@@ -337,10 +339,29 @@ def _sizes(good: Session, bad: Session) -> list[Difference]:
     return found
 
 
+#: how a report names each size measure
+_SIZE_NAMES = {
+    "cert_too_large": "certificate too large",
+    "record_too_large": "record too large",
+    "max_fragment_length": "maximum fragment length",
+    "maximum-fragment-length": "maximum fragment length",
+}
+
+
 def _size(measure: events.Measure | None) -> str | None:
+    """The JSON value of a size measure (the contract's shape since the first release)."""
     if measure is None:
         return None
     return f"{measure.value}" + (f" (limit {measure.limit})" if measure.limit is not None else "")
+
+
+def _said_size(measure: events.Measure | None) -> str:
+    """A size measure as a person says it: "22628 bytes, over the 16384-byte buffer", or "not reported"."""
+    if measure is None:
+        return spoken(None)
+    if measure.limit is None:
+        return f"{spoken(measure.value)} bytes"
+    return f"{spoken(measure.value)} bytes, over the {spoken(measure.limit)}-byte buffer"
 
 
 def _outcome(good: Session, bad: Session) -> list[Difference]:
@@ -350,7 +371,7 @@ def _outcome(good: Session, bad: Session) -> list[Difference]:
         found.append(
             Difference(
                 "error",
-                "the final error differs",
+                f"the final error differs: {old.raw if old else 'none'} -> {new.raw if new else 'none'}",
                 old.raw if old else None,
                 new.raw if new else None,
                 old.env.line if old else None,

@@ -7,6 +7,7 @@ the result objects' ``to_json`` and wrapped in the common envelope here.
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from collections.abc import Sequence
 from enum import StrEnum
@@ -15,6 +16,7 @@ from typing import IO, Any
 
 from tlsdiag import __version__
 from tlsdiag.paths import package_path
+from tlsdiag.report.spoken import sides, spoken
 
 SCHEMA_VERSION = 1
 
@@ -81,6 +83,9 @@ def _environment(color: bool) -> Any:
     env.filters["wrap"] = wrap
     env.filters["span"] = version_span
     env.filters["md"] = markdown_escape
+    env.filters["prose"] = markdown_prose
+    env.filters["spoken"] = spoken
+    env.globals["sides"] = sides
     return env
 
 
@@ -147,3 +152,46 @@ def markdown_escape(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+#: a markdown code span: a run of backticks, text, and the same run again
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
+#: what starts a block at the beginning of a line: a heading, a quote, a list item; and a numbered item's dot
+_BLOCK_START = re.compile(r"^(\s*)(#|>|[-+](?=\s))", re.M)
+_NUMBERED = re.compile(r"^(\s*\d+)([.)])(?=\s)", re.M)
+#: what starts markup inside a line; ``_`` only where it can open or close emphasis, not inside a name
+_INLINE_MARKUP = re.compile(r"[\\*\[\]<>|~`]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def markdown_prose(text: str, facts: Sequence[tuple[str, object]] = ()) -> str:
+    """Our own prose (knowledge texts: meanings, causes, fixes, rule explanations) for a markdown report.
+
+    The prose is written with markdown code spans on purpose (`` `cacert_buf` ``): they are kept. Everything
+    else that would turn into markup (a ``*`` of a C pointer, a ``<`` or ``|`` from a log value filled in) is
+    escaped. A value quoted from the log (``facts``) that holds a backtick is escaped whole, so that it can never
+    open or close a code span of ours.
+    """
+    text = str(text)
+    quoted = sorted(
+        {str(value) for _, value in facts if isinstance(value, str) and "`" in value and str(value) in text},
+        key=len,
+        reverse=True,
+    )
+    for index, value in enumerate(quoted):
+        text = text.replace(value, f"\ue000{index}\ue001")
+    out, position = [], 0
+    for span in _CODE_SPAN.finditer(text):
+        out.append(_escape_inline(text[position : span.start()]))
+        out.append(span.group())
+        position = span.end()
+    out.append(_escape_inline(text[position:]))
+    result = "".join(out)
+    for index, value in enumerate(quoted):
+        result = result.replace(f"\ue000{index}\ue001", markdown_escape(value))
+    return result
+
+
+def _escape_inline(text: str) -> str:
+    escaped = _INLINE_MARKUP.sub(lambda match: "\\" + match.group(), text)
+    escaped = _BLOCK_START.sub(lambda match: match.group(1) + "\\" + match.group(2), escaped)
+    return _NUMBERED.sub(lambda match: match.group(1) + "\\" + match.group(2), escaped)

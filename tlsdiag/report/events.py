@@ -7,6 +7,7 @@ from typing import Any
 
 from tlsdiag.analysis import events
 from tlsdiag.report import Format
+from tlsdiag.report.spoken import field_value
 
 
 def _plain(value: Any) -> Any:
@@ -32,6 +33,8 @@ def event_line(event: events.Event, fmt: Format) -> str:
     if fmt is Format.json:
         record = {"line": env.line, "event": type(event).__name__, "dialect": env.dialect, **_fields(event)}
         return json.dumps(record, ensure_ascii=False, default=str)
-    fields = ", ".join(f"{key}={value!r}" for key, value in _fields(event).items() if value not in (None, "", [], {}))
+    fields = ", ".join(
+        f"{key}={field_value(value)}" for key, value in _fields(event).items() if value not in (None, "", [], {})
+    )
     where = f"{env.source_file}:{env.source_line}" if env.source_file else env.dialect
     return f"{env.line:>7}  {type(event).__name__:<15} {where:<22} {fields}"[:400]
