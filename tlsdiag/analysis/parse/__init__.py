@@ -11,6 +11,7 @@ messages over and over. Memory stays flat: nothing is kept but that bounded memo
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ _DUMP_LINE = dispatch.DUMP_LINE.match
 #: the end of the input, after its last line (dispatches the record still held)
 _END: tuple[tuple[int, None]] = ((0, None),)
 _MISSING = object()
+_ENDS_IN_CONVERSION = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[diouxXscp]$")
 _CLAIMED = object()  # a record the grammar claimed that yields no event
 
 
@@ -78,7 +80,7 @@ class Parser:
         self.keep_trace = keep_trace
         self.stats = ParseStats()
         self._memo: dict[tuple[bool, str], tuple[type, tuple[Any, ...]] | None] = {}
-        self._open_memo: dict[str, tuple[tuple[type, tuple[Any, ...]], ...]] = {}
+        self._open_memo: dict[tuple[str, str | None, str | None], tuple[tuple[type, tuple[Any, ...]], ...]] = {}
         self._parser: Any = None
 
     def events(self, lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
@@ -151,10 +153,11 @@ class Parser:
         return known is not None and not known.truncated
 
     def _closed(self, text: str) -> bool:
-        """Whether ``text`` is a whole library message whose format ends in literal text (no ``%s`` at the end)."""
+        """Whether ``text`` is a whole library message whose format ends in literal text: a format ending in
+        a conversion (``%s``, ``%d``) may have been cut in the middle of what it printed."""
         _, message, _ = envelopes.frame(text, 0, "")
         known = catalogue.match(message.strip())
-        return known is not None and not known.truncated and not known.format.rstrip().endswith("%s")
+        return known is not None and not known.truncated and _ENDS_IN_CONVERSION.search(known.format.rstrip()) is None
 
     def _event(self, env: events.Envelope, message: str, debug: bool) -> events.Event | None:
         if debug:
@@ -217,12 +220,14 @@ class Parser:
         return scanned
 
     def _scan(self, env: events.Envelope, message: str, forms: dict[str, str] | None = None) -> Any:
-        found = self._open_memo.get(message, _MISSING)
+        # the envelope's file and tag are part of the key: a print format may be known by them
+        key = (message, env.source_file, env.tag)
+        found = self._open_memo.get(key, _MISSING)
         if found is _MISSING:
-            found = tuple(_payload(cls, fields) for cls, fields in openworld.scan(message, forms))
+            found = tuple(_payload(cls, fields) for cls, fields in openworld.scan(message, forms, env.text))
             if len(self._open_memo) >= _MEMO_LIMIT:
                 self._open_memo.clear()
-            self._open_memo[message] = found
+            self._open_memo[key] = found
         if not found:
             return events.Unrecognized(env)
         self.stats.open_world += 1

@@ -340,8 +340,10 @@ def _function_before(message: str, start: int) -> str | None:
 
 
 def _code_events(
-    message: str, strerrors: list[_Strerror], knowledge: Knowledge, forms: dict[str, str]
+    message: str, strerrors: list[_Strerror], knowledge: Knowledge, forms: dict[str, str], line: str
 ) -> Iterator[Payload]:
+    """Error values in ``message``; ``line`` is the whole record (envelope included), where a wrapper's
+    print format is looked for."""
     used_text: set[int] = set()
     for match in _TOKEN.finditer(message):
         kind = match.lastgroup
@@ -356,7 +358,7 @@ def _code_events(
         if kind == "tuple":
             number, _, name = raw.strip("()").partition(",")
             label = name.strip().strip("'\"")
-            readings = read_printed(number.strip(), message, label)
+            readings = read_printed(number.strip(), line, label)
             if readings:
                 yield _value(message, start, number.strip(), readings, label, strong=True)
             continue
@@ -366,19 +368,19 @@ def _code_events(
             number, _, label = raw[len("[Errno") :].partition("]")
             if number.strip().startswith("-"):
                 name = label.strip() or None
-                readings = read_printed(number.strip(), message, name)
+                readings = read_printed(number.strip(), line, name)
                 if readings:
                     yield _value(message, start, number.strip(), readings, name, strong=True)
             continue
         if kind == "name":
-            readings = read_printed(raw, message, raw)
+            readings = read_printed(raw, line, raw)
             if readings:
                 yield _value(message, start, raw, readings, raw, strong=True)
             continue
         errorish, strong = _is_code_context(message, start, end, raw)
         if not errorish and nearby is None:
             continue
-        readings = _plausible(raw, message, start, text, knowledge, forms.get(raw.lstrip("+-")))
+        readings = _plausible(raw, message, start, text, knowledge, forms.get(raw.lstrip("+-")), line)
         if not readings:
             continue
         if nearby is not None and readings[0].value == nearby.value:
@@ -392,7 +394,13 @@ def _code_events(
 
 
 def _plausible(
-    raw: str, message: str, start: int, text: str | None, knowledge: Knowledge, form: str | None = None
+    raw: str,
+    message: str,
+    start: int,
+    text: str | None,
+    knowledge: Knowledge,
+    form: str | None = None,
+    line: str | None = None,
 ) -> tuple[CodeReading, ...]:
     """Readings of a number that could be an error value where it stands; () when it cannot be one."""
     bare = raw.lstrip("+-")
@@ -405,13 +413,16 @@ def _plausible(
         unsigned = len(bare.removeprefix("0x").removeprefix("0X")) == 8 and number >= 0xFFFF8000
         esp = number in knowledge.esp_idf.by_value
         right_after = bool(_JUST_AFTER_WORD.search(message[max(0, start - _WINDOW) : start]))
-        if not (unsigned or esp or (right_after and 0x80 <= number <= 0x7FFF)) and format_of(raw, message) is None:
+        if (
+            not (unsigned or esp or (right_after and 0x80 <= number <= 0x7FFF))
+            and format_of(raw, line or message) is None
+        ):
             # a positive number is a code only where it cannot be a count, a size or an address, or
             # where a wrapper's known print format puts -ret
             return ()
     elif number < 2 or (number > 0x7FFF and not is_hex):
         return ()  # "-1" is everybody's failure; a longer decimal is no 16-bit code
-    return read_printed(raw, message, text, form, knowledge=knowledge)
+    return read_printed(raw, line or message, text, form, knowledge=knowledge)
 
 
 def _value(
@@ -426,7 +437,7 @@ def _value(
 # --- the layer ------------------------------------------------------------------------------------------------------
 
 
-def scan(message: str, forms: dict[str, str] | None = None) -> tuple[Payload, ...]:
+def scan(message: str, forms: dict[str, str] | None = None, line: str | None = None) -> tuple[Payload, ...]:
     """Every piece of evidence in a message no dialect rule claimed (empty when there is none).
 
     ``forms`` maps a printed number (without its sign) to how it was printed (``decimal``,
@@ -437,7 +448,7 @@ def scan(message: str, forms: dict[str, str] | None = None) -> tuple[Payload, ..
     found: list[Payload] = []
     strerrors = find_strerror(message) if " - " in message or "-" in message or "UNKNOWN" in message.upper() else []
     values: set[int] = set()
-    for payload in _code_events(message, strerrors, knowledge, forms or {}):
+    for payload in _code_events(message, strerrors, knowledge, forms or {}, line or message):
         if payload[1]["value"] not in values:  # a name and its number on one line are one value
             values.add(payload[1]["value"])
             found.append(payload)
