@@ -199,6 +199,7 @@ class Finding(NamedTuple):
     confirm: tuple[str, ...] = ()  # what would confirm it
     rule_out: tuple[str, ...] = ()  # what would rule it out
     next_steps: tuple[str, ...] = ()  # what to print or check next
+    agreeing: tuple[str, ...] = ()  # other rules that reached the same cause (their findings are folded in here)
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"basis": self.basis}
@@ -207,6 +208,8 @@ class Finding(NamedTuple):
         for key in ("clues", "assumptions", "confirm", "rule_out", "next_steps"):
             if getattr(self, key):
                 extra[key] = list(getattr(self, key))
+        if self.agreeing:
+            extra["agreeing_rules"] = list(self.agreeing)
         return extra | {
             "rule": self.rule,
             "name": self.name,

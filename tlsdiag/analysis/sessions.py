@@ -22,6 +22,8 @@ from tlsdiag.analysis.outcome import FINAL_CALLS, FailureTest, final_error
 MAX_ITEMS = 256  # per list in a session: enough for any real handshake, bounded for garbage
 MAX_SESSIONS = 64  # beyond this, the oldest complete sessions are summarised and dropped
 
+#: a console step that reports a certificate verification's result
+_VERIFY_REPORT = re.compile(r"\bverif", re.IGNORECASE)
 _OPEN = object()  # a session whose final error is not fixed yet
 
 
@@ -82,11 +84,20 @@ class Session:
         return self._failed[1]
 
     def _compute_failed(self) -> bool:
-        if self.final_error is not None or any(step.outcome == "failed" for step in self.console):
+        if self.final_error is not None or any(self._fails(step) for step in self.console):
             return True
         if any(item.kind in _ENDS_IN_A_CRASH for item in self.context_events if item.env.line >= self.first_line):
             return self.started
         return self.handshake_done is None and any(item.flags_value or item.flag for item in self.verify)
+
+    def _fails(self, step: events.ConsoleStep) -> bool:
+        """A step the program reported as failed, except the report of a verification result after a
+        completed handshake (``Verifying peer X.509 certificate... failed`` under authmode optional):
+        the connection went on, and the result is a warning about it."""
+        if step.outcome != "failed":
+            return False
+        done = self.handshake_done
+        return done is None or step.env.line < done or _VERIFY_REPORT.search(step.step) is None
 
     @property
     def final_error(self) -> events.ReturnValue | events.CodeMention | None:
@@ -239,7 +250,9 @@ class SessionBuilder:
                 session.role = event.role
             _append(session.states, (env.line, event.number, event.name))
         elif kind is events.ConsoleStep:
-            if "handshake" in event.step.lower():
+            # an outcome alone on its line (" ok" after the handshake's debug output) ends the step left open
+            step = event.step or next((item.step for item in reversed(session.console) if item.outcome is None), "")
+            if "handshake" in step.lower():
                 session.started = True
                 if event.outcome == "ok":
                     session.handshake_done = env.line
@@ -286,7 +299,12 @@ class SessionBuilder:
 
 
 #: a program's clean-up steps after a failure, which belong to the failed attempt
-_CLEANUP = re.compile(r"\b(?:clos\w*|clean\w*|free\w*|shut\w*|disconnect\w*|exit\w*)\b", re.IGNORECASE)
+#: steps a program takes after a failure without trying again: cleaning up, or reporting on the
+#: connection that failed (its verification result, the peer's certificate)
+_CLEANUP = re.compile(
+    r"\b(?:clos\w*|clean\w*|free\w*|shut\w*|disconnect\w*|exit\w*|verif\w*|peer certificate|last error)\b",
+    re.IGNORECASE,
+)
 
 _APPLICATION_DATA = frozenset({"application_data_in", "application_data_out"})
 

@@ -279,7 +279,23 @@ def _verify_flags(session: Session) -> tuple[VerifyFlag, ...]:
         if type(block) is events.CertificateText:
             for name in _block_flags(block):
                 add(name, block.env)
+    if _unset_result(found, table) or any(item.flags_value and item.flags_value >= _UNSET for item in session.verify):
+        return ()
     return tuple(sorted(found.values(), key=lambda item: item.line))
+
+
+#: mbedtls_ssl_get_verify_result() when no verification ran (the handshake failed before the server's
+#: certificate was checked) returns 0xFFFFFFFF, and a wrapper that prints its flags anyway (esp-tls's
+#: "Failed to verify peer certificate!" followed by "verification info:") lists every flag, in table order
+_UNSET = 0xFFFFFFFF
+
+
+def _unset_result(found: dict[str, VerifyFlag], table: tuple[tuple[int, str, str], ...]) -> bool:
+    """The flags are the first ones of the table, all set: expired and revoked at once, which no real
+    verification of a device reports (revocation needs a CRL few devices load); the printed text, cut by the
+    wrapper's buffer, holds as many of the others as fitted."""
+    first = [name for _, name, text in table if text][:2]
+    return len(first) == 2 and all(name in found for name in first)
 
 
 def _block_flags(block: events.CertificateText) -> tuple[str, ...]:
@@ -306,7 +322,7 @@ def _block_flags(block: events.CertificateText) -> tuple[str, ...]:
 def _certificates(session: Session) -> tuple[CertificateSeen, ...]:
     """Every certificate the log carried: from the wire (decoded bytes), from PEM, or printed as text."""
     found: list[CertificateSeen] = []
-    serials: set[str] = set()
+    serials: dict[str, int] = {}  # serial -> index in found
     for message in session.messages:
         if message.name != "Certificate":
             continue
@@ -315,7 +331,7 @@ def _certificates(session: Session) -> tuple[CertificateSeen, ...]:
             info = entry.info
             data = entry.to_json()
             if info is not None and info.serial:
-                serials.add(info.serial)
+                serials[info.serial] = len(found)
             if info is None:
                 view = CertificateSeen(message.env.line, message.env.text, "wire", size=data.get("length"))
             else:
@@ -330,9 +346,16 @@ def _certificates(session: Session) -> tuple[CertificateSeen, ...]:
         elif type(item) is events.CertificateText:
             view = _from_text(item)
             if view.serial and view.serial in serials:
+                # the same certificate, decoded from the wire and printed by the verify callback: the
+                # callback's block adds where in the chain it was checked and the flags it got
+                index = serials[view.serial]
+                if view.depth is not None and found[index].depth is None:
+                    found[index] = replace(
+                        found[index], depth=view.depth, origin=view.origin, verify_flags=view.verify_flags
+                    )
                 continue
             if view.serial:
-                serials.add(view.serial)
+                serials[view.serial] = len(found)
             found.append(view)
     return tuple(found)
 

@@ -227,6 +227,9 @@ def diagnose(analysis: Any, comparison: Any = None) -> list[Finding]:
     return diagnose_attempt(attempt, analysis.context, comparison, earlier)
 
 
+#: the causes shown for a verification that failed under authmode optional (the handshake went on)
+MAX_OPTIONAL_CAUSES = 2
+
 #: at most this many failed attempts are diagnosed one by one (the latest); older ones are only counted
 MAX_DIAGNOSED_ATTEMPTS = 24
 
@@ -289,6 +292,15 @@ def diagnose_attempt(
     failures = [hit for hit in hits if hit.finding.severity == "failure"]
     others = sorted((hit.finding for hit in hits if hit.finding.severity != "failure"), key=_rank)
     if not attempt.failed and not failures:
+        if attempt.verify_flags and attempt.handshake_done is not None:
+            # verification failed and the handshake went on (authmode optional): what the flags say is wrong
+            # with the certificate comes first, as a warning, then the finding about the authentication mode
+            flagged = [
+                finding._replace(severity="warning")
+                for finding in _weigh(subject, [])[:MAX_OPTIONAL_CAUSES]
+                if finding.basis == "differential"
+            ]
+            return _dedupe([*flagged, *others])
         return others
     weighed = _weigh(subject, failures)
     return _dedupe([*weighed, *others])
@@ -309,6 +321,8 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
         for clue in differential.knowledge().clues
         if (matches := _evaluate(clue.when, subject)) is not None
     ]
+    # of two rules naming the same cause with the same strength, the one that read a working run says more
+    failures = sorted(failures, key=lambda hit: not _reads_comparison(hit.rule))
     rules = [(_cause_of(hit), hit, _evidence_strength(hit, attempt)) for hit in failures]
     share = final.reading_share if final is not None else 1.0
     candidates = differential.weigh(prior, clues, rules, share)
@@ -316,8 +330,13 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
     for candidate in differential.shown(candidates):
         if candidate.rule is not None:
             finding = candidate.rule.finding
+            agreeing = [f"{hit.finding.rule} reaches the same cause: {hit.finding.title}" for hit in candidate.agreeing]
             findings.append(
-                finding._replace(confidence=candidate.confidence, clues=tuple(dict.fromkeys(candidate.clues)))
+                finding._replace(
+                    confidence=candidate.confidence,
+                    clues=tuple(dict.fromkeys([*candidate.clues, *agreeing])),
+                    agreeing=tuple(dict.fromkeys(hit.finding.rule for hit in candidate.agreeing)),
+                )
             )
         elif candidate.cause == _CODE and code_finding is not None:
             findings.append(code_finding._replace(confidence=candidate.confidence))
@@ -344,6 +363,11 @@ def _evidence_strength(hit: Hit, attempt: AttemptView) -> float:
     if lines and not lines <= own:
         return hit.finding.confidence
     return min(hit.finding.confidence, differential.RESTATED)
+
+
+def _reads_comparison(rule: dict[str, Any]) -> bool:
+    """Whether a rule's conditions read the difference to a working run (``diff_*`` predicates)."""
+    return any(str(name).startswith("diff_") for name in rule.get("when", {}))
 
 
 def _cause_of(hit: Hit) -> str:
@@ -388,11 +412,21 @@ def _differential_finding(subject: Subject, candidate: differential.Candidate) -
         explains=False,
         cause=cause.id,
         basis="differential",
-        clues=tuple(dict.fromkeys(candidate.clues)),
+        clues=tuple(dict.fromkeys([*_prior_clue(subject, candidate), *candidate.clues])),
         confirm=cause.confirm,
         rule_out=cause.rule_out,
         next_steps=cause.next_steps,
     )
+
+
+def _prior_clue(subject: Subject, candidate: differential.Candidate) -> list[str]:
+    """Why a cause of the differential is there at all: the code, and how often the cause is behind it."""
+    final = subject.attempt.final
+    if final is None or candidate.prior <= differential.OFF_LIST_PRIOR:
+        return []
+    name = sorted(final.names)[0] if final.names else final.hex
+    share = max(1, round(candidate.prior * 100))
+    return [f"{final.raw} is {name}; this cause is behind about {share} % of the public threads that show it"]
 
 
 def _code_meaning(subject: Subject) -> Finding | None:

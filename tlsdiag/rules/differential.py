@@ -91,6 +91,7 @@ class Candidate:
     clues: list[str] = field(default_factory=list)  # why-texts of the clues that moved it
     clue_evidence: list[Any] = field(default_factory=list)
     rule: Any = None  # the strongest rule hit naming this cause
+    agreeing: list[Any] = field(default_factory=list)  # the other rule hits naming it
     confidence: float = 0.0
 
 
@@ -216,9 +217,14 @@ def weigh(
         if cause not in candidates:
             candidates[cause] = Candidate(cause, OFF_LIST_PRIOR)
         ratio = likelihood(confidence, candidates[cause].prior, rest)
+        candidate = candidates[cause]
         if ratio > strength.get(cause, 0.0):
             strength[cause] = ratio
-            candidates[cause].rule = hit
+            if candidate.rule is not None:
+                candidate.agreeing.append(candidate.rule)
+            candidate.rule = hit
+        else:
+            candidate.agreeing.append(hit)
     for candidate in candidates.values():
         candidate.weight = candidate.prior * factors.get(candidate.cause, 1.0) * strength.get(candidate.cause, 1.0)
     total = sum(candidate.weight for candidate in candidates.values()) + rest

@@ -114,7 +114,7 @@ class Parser:
             stats.lines += lines_of_record
             if lines_of_record > 1:
                 stats.rejoined += lines_of_record - 1
-            claimed = False
+            claimed: str | None = None  # the dialect of the line's first recognised record
             quoted = record_text if len(record_text) < 2048 else record_text[:2048]
             for record in envelopes.split_glued(record_text):
                 env, message, debug = envelopes.frame(record, number_of_record, quoted)
@@ -122,20 +122,18 @@ class Parser:
                 if event is None:
                     continue
                 if event is _CLAIMED:
-                    claimed = True
-                    dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
+                    claimed = claimed or env.dialect
                     continue
                 if type(event) is tuple:
-                    claimed = True
-                    dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
+                    claimed = claimed or event[0].env.dialect
                     yield from event
                     continue
                 if type(event) is not unrecognized:
-                    claimed = True
-                    dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
+                    claimed = claimed or event.env.dialect
                 yield event
-            if claimed:
+            if claimed is not None:
                 stats.recognized_lines += lines_of_record
+                dialects[claimed] = dialects.get(claimed, 0) + lines_of_record
 
     def _complete(self, text: str) -> bool:
         """Whether ``text`` is a whole message that a dialect rule or the catalogue reads (tells wrapped lines)."""

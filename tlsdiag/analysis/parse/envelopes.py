@@ -60,6 +60,11 @@ _PREFIXED = re.compile(
     r"|[A-Za-z_][\w-]*\.c:\d{1,5}: \|\d\| )"
 )
 
+# A debug record printed right after a sample program's progress line ("  . Performing the SSL/TLS
+# handshake... C:\Keil\library\ssl_tls.c:4353: x509_verify_cert() returned ..."): the program printed its
+# step without a newline and the debug callback went on on the same line, with or without a path and level.
+_GLUED_AFTER_PROGRESS = re.compile(r"(?<=\.\.\. )(?=(?:[A-Za-z]:)?[^\s:]*?[\w-]+\.(?:c|h|cpp):\d{1,5}:? )")
+
 #: ESP-IDF's mbedTLS debug bridge logs levels 1/2/3/4 as W/I/D/V
 _BRIDGE_LEVELS = {"W": "1", "I": "2", "D": "3", "V": "4"}
 
@@ -78,6 +83,10 @@ def split_glued(text: str) -> list[str]:
         if not starts_with_record or text.find(": |", marker + 3) >= 0:
             return [part for part in _GLUED.split(text) if part] or [text]
         return [text]
+    if "... " in text and (".c:" in text or ".h:" in text or ".cpp:" in text):
+        parts = [part for part in _GLUED_AFTER_PROGRESS.split(text) if part]
+        if len(parts) > 1:
+            return parts
     if ") " in text and text.find(" (", 1) > 0:
         if text[:1] in "EWIDV" and text[1:3] == " (":
             return [part for part in _GLUED_ESP.split(text) if part] or [text]

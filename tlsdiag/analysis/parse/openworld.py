@@ -51,7 +51,8 @@ _NOT_A_CODE = frozenset(
 )
 _PREFILTER = re.compile(
     r"\d| - |MBEDTLS_|ESP_ERR_|PSA_ERROR_|alert|refused|reset|timed? ?out|unreachable|resolve|hostname|"
-    r"certificate|verif|unknown error|handshake|SSL|TLS|hardware|subsequent|later|first|every|second|bytes",
+    r"certificate|verif|unknown error|handshake|SSL|TLS|hardware|subsequent|later|first|every|second|bytes|"
+    r"clock|NTP|RTC|sync|time",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(
@@ -104,6 +105,14 @@ _WORKED_BEFORE = re.compile(
     r"(?: \w+){0,3} (?:fail|failing|failed|stop)"
     r"|\b(?:first|initial) (?:\w+ ){0,2}(?:request|fetch|call|connection|attempt|one)s?"
     r" (?:works?|succeeds?|worked|succeeded|is fine|ok)",
+    re.IGNORECASE,
+)
+#: the paste says the device's clock is wrong or was never set ("we can see a clock desync", "NTP never ran")
+_CLOCK_DOUBT = re.compile(
+    r"\b(?:clock|system time|device time|date and time|RTC|NTP|SNTP)\b(?:\W+\w+){0,4}?\W+"
+    r"(?:desync\w*|out of sync|not (?:yet )?(?:set|synced|synchroni[sz]ed|updated|correct|right|running)|"
+    r"never (?:set|synced|ran|updated)|wrong|incorrect|unsynced|drift\w*|lag\w*|behind|reset to 19[79]0|is off)"
+    r"|\b(?:wrong|incorrect|unset|unsynced|desynced|stale) (?:system |device |RTC |local )?(?:clock|time|date)\b",
     re.IGNORECASE,
 )
 #: the program reports progress of its handshake ("performing session handshake", "Starting the TLS handshake")
@@ -469,6 +478,8 @@ def scan(message: str, forms: dict[str, str] | None = None, line: str | None = N
             break
     if _WORKED_BEFORE.search(message):
         found.append((events.Context, {"kind": "worked-before", "value": None, "detail": message.strip()[:200]}))
+    if _CLOCK_DOUBT.search(message):
+        found.append((events.Context, {"kind": "clock-doubt", "value": None, "detail": message.strip()[:200]}))
     if _HARDWARE_FAULT.search(message):
         found.append((events.Context, {"kind": "hardware-fault", "value": None, "detail": message.strip()[:200]}))
     if not values and _FAILED_IN_WORDS.search(message):
