@@ -19,8 +19,8 @@ from difflib import SequenceMatcher
 from typing import Any, NamedTuple
 
 from tlsdiag.analysis.pipeline import Analysis
-from tlsdiag.analysis.summary import step_milestones
 from tlsdiag.analysis.views import AlertSeen, AttemptView, CertificateSeen, Size
+from tlsdiag.knowledge import load
 from tlsdiag.report.spoken import spoken
 
 
@@ -79,7 +79,7 @@ class Comparison(NamedTuple):
 def timeline(attempt: AttemptView) -> tuple[Milestone, ...]:
     """The milestones of one run in log order, with everything version- or run-specific removed."""
     items: list[Milestone] = []
-    steps = step_milestones()
+    steps = load().step_milestones
     for step in attempt.steps:
         name = steps.get(step.name)
         if name:

@@ -40,8 +40,6 @@ FINAL_CALLS = frozenset(
     }
 )
 
-VERDICTS = ("failed-explained", "failed-unexplained", "ok", "no-tls")
-
 CodeEvent = events.ReturnValue | events.CodeMention
 
 
@@ -128,15 +126,3 @@ def resolve_codes(sessions: Iterable[Session], scope: Scope) -> None:
                 if ranked[0].value != item.value or ranked != readings:
                     session.errors[index] = item._replace(value=ranked[0].value, readings=ranked)  # type: ignore[union-attr]
         session.conclude(final_error(session, test))
-
-
-def verdict(sessions: list[Session], primary: Session | None, findings: Iterable[Any]) -> str:
-    """One of :data:`VERDICTS` for a log with ``sessions`` whose primary attempt is ``primary``.
-
-    ``findings`` are the rules' findings on it: one that is a failure and explains it makes the
-    failure explained; a finding that only restates the code's meaning does not.
-    """
-    if primary is not None and primary.failed:
-        explained = any(item.severity == "failure" and item.explains for item in findings)
-        return "failed-explained" if explained else "failed-unexplained"
-    return "ok" if sessions else "no-tls"

@@ -18,7 +18,7 @@ from tlsdiag.analysis.outcome import resolve_codes
 from tlsdiag.analysis.parse import Parser
 from tlsdiag.analysis.read import InputStats, open_input
 from tlsdiag.analysis.sessions import Session, SessionBuilder
-from tlsdiag.analysis.summary import scope_for, summarise
+from tlsdiag.analysis.summary import summarise
 from tlsdiag.analysis.views import AttemptView
 
 
@@ -44,7 +44,7 @@ class Analysis:
     def attempts(self) -> tuple[AttemptView, ...]:
         """The typed view of every attempt, read for the log's versions (built once)."""
         if self._views is None:
-            scope = scope_for(self.context)
+            scope = self.context.scope()
             self._views = tuple(summarise(session, scope) for session in self.sessions)
         return self._views
 
@@ -72,7 +72,7 @@ class Analysis:
         self.context = self.context._replace(
             mbedtls_version=version, mbedtls_series=selection.series, evidence=evidence + self.context.evidence
         )
-        resolve_codes(self.sessions, scope_for(self.context))
+        resolve_codes(self.sessions, self.context.scope())
         self._views = None
 
 
@@ -107,7 +107,7 @@ def analyse(source: str | os.PathLike[str] | None, stdin: BinaryIO | None = None
         name = log.name
         stats = log.stats
     context = observer.context()
-    resolve_codes(builder.sessions, scope_for(context))
+    resolve_codes(builder.sessions, context.scope())
     return Analysis(
         name=name,
         stats=stats,

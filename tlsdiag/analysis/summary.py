@@ -9,11 +9,9 @@ verify flags without duplicates, and what the log could have shown at all.
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache
 from typing import Any
 
 from tlsdiag.analysis import events
-from tlsdiag.analysis.context import InputContext
 from tlsdiag.analysis.outcome import FailureTest
 from tlsdiag.analysis.sessions import Session
 from tlsdiag.analysis.views import (
@@ -38,7 +36,6 @@ from tlsdiag.analysis.views import (
 from tlsdiag.codes import Scope
 from tlsdiag.knowledge import load
 from tlsdiag.readings import decode_printed
-from tlsdiag.versions import VersionSelection
 
 #: messages both sides send: ours are marked "(own)" so that the two stay apart
 _BOTH_SIDES = frozenset({"Certificate", "CertificateVerify", "ChangeCipherSpec", "Finished", "Alert"})
@@ -46,17 +43,6 @@ _VERSION_NAMES = {"3:3": "TLS 1.2", "3:4": "TLS 1.3", "3:2": "TLS 1.1", "3:1": "
 _VERIFY_PREFIX = "verify depth "
 #: a plausibility below this is a reading nobody would print (half a composite, an unlikely split)
 _PLAUSIBLE = 0.2
-
-
-def scope_for(context: InputContext) -> Scope:
-    """The versions the log's error values are read in."""
-    return Scope(VersionSelection(context.mbedtls_version, context.mbedtls_series))
-
-
-@cache
-def step_milestones() -> dict[str, str]:
-    """mbedTLS step text -> the handshake milestone it completes (knowledge/tls/steps.toml)."""
-    return load().step_milestones
 
 
 def summarise(session: Session, scope: Scope) -> AttemptView:
@@ -76,6 +62,7 @@ def summarise(session: Session, scope: Scope) -> AttemptView:
         )
     milestones = _milestones(session)
     current = session.current_step
+    steps = load().step_milestones
     return AttemptView(
         index=session.index,
         first_line=session.first_line,
@@ -87,7 +74,7 @@ def summarise(session: Session, scope: Scope) -> AttemptView:
         console_failed=any(step.outcome == "failed" for step in session.console),
         handshake_done=done,
         milestones=milestones,
-        current_step=None if current is None else Milestone(current[0], step_milestones().get(current[1], current[1])),
+        current_step=None if current is None else Milestone(current[0], steps.get(current[1], current[1])),
         waiting_for=_waiting_for(session),
         steps=tuple(Milestone(line, name) for line, name in session.steps),
         errors=errors,
@@ -172,7 +159,7 @@ def _milestones(session: Session) -> tuple[Milestone, ...]:
     A verify-callback block or a dumped peer certificate means the server's Certificate arrived, and
     so did its ServerHello; a chosen cipher suite or a certificate request means the ServerHello did.
     """
-    table = step_milestones()
+    table = load().step_milestones
     found: dict[str, Milestone] = {}
     for line, step in session.steps:
         name = table.get(step)
@@ -222,7 +209,7 @@ def _waiting_for(session: Session) -> str | None:
         return None
     line, raw = current
     finished = any(step == raw and step_line >= line for step_line, step in session.steps)
-    name = step_milestones().get(raw, raw)
+    name = load().step_milestones.get(raw, raw)
     incoming = "parse" in raw or "process" in raw
     if incoming and not finished and name and session.message(name, "in") is None:
         return name

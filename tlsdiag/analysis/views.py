@@ -17,6 +17,10 @@ from typing import Any
 
 from tlsdiag.model import CodeReading, Interpretation, hex_of
 
+#: how a log's latest attempt ended: a failure a rule explains, a failure only the code's meaning speaks for,
+#: a log whose TLS worked, and one with nothing TLS-related in it
+VERDICTS = ("failed-explained", "failed-unexplained", "ok", "no-tls")
+
 
 @dataclass(frozen=True, slots=True)
 class PrintedValue:

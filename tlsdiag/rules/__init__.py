@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tlsdiag.analysis.summary import scope_for
 from tlsdiag.analysis.views import AttemptView
 from tlsdiag.knowledge import fixes_from, load
 from tlsdiag.model import Finding, Fix
@@ -206,7 +205,7 @@ def subject_for(
         attempt=attempt,
         stack=context.stack,
         series=context.mbedtls_series,
-        scope=scope_for(context),
+        scope=context.scope(),
         version_known=len(context.mbedtls_series) <= 2,
         platform_version=context.platform_version,
         earlier_success=any(item.handshake_done is not None and not item.failed for item in earlier),

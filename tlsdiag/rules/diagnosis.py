@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tlsdiag.analysis.outcome import VERDICTS
-from tlsdiag.analysis.views import AttemptView
+from tlsdiag.analysis.views import VERDICTS, AttemptView
 from tlsdiag.model import Finding
 
 
@@ -45,7 +44,7 @@ class FailureDiagnosis:
 class Diagnosis:
     """Everything tlsdiag concludes about one log."""
 
-    verdict: str  # one of tlsdiag.analysis.outcome.VERDICTS
+    verdict: str  # one of VERDICTS
     findings: tuple[Finding, ...]  # about the latest failure (or the warnings of a log that did not fail)
     failures: tuple[FailureDiagnosis, ...]  # every distinct failure, the latest first
     attempts_seen: int

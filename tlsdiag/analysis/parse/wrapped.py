@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from tlsdiag.analysis.parse import dispatch, envelopes, openworld
 
@@ -83,6 +84,7 @@ def _looks_enveloped(text: str) -> bool:
     return first in "EWIDV" and text[1:3] == " ("
 
 
+@lru_cache(maxsize=4096)
 def _record_of_its_own(text: str) -> bool:
     """A line with its own envelope, one a dialect rule claims, or an indented line of another output."""
     if _has_envelope(text):
@@ -105,6 +107,7 @@ def _unfinished_text(previous: str) -> bool:
 _PRINT_RET_CUT = re.compile(r"\(\) returned -?\d+ ?\(?-?(?:0x?)?[0-9a-f]{0,3}$")
 
 
+@lru_cache(maxsize=4096)  # logs repeat themselves (retries, a program run again): the same pairs come back
 def _completes_text(previous: str, text: str) -> bool:
     """Joined, the two lines hold a text neither holds alone: one cut across the line break."""
     joined = previous + " " + text.lstrip()
