@@ -42,6 +42,7 @@ with atheris.instrument_imports(include=["tlsdiag"]):
 import jsonschema  # noqa: E402
 from referencing import Registry, Resource  # noqa: E402
 
+from tlsdiag import core  # noqa: E402
 from tlsdiag.analysis.pipeline import EventStream, analyse  # noqa: E402
 from tlsdiag.diff import compare  # noqa: E402
 from tlsdiag.errors import InputError  # noqa: E402
@@ -50,7 +51,6 @@ from tlsdiag.report import Format  # noqa: E402
 from tlsdiag.report.diagnose import diagnose_document, render_diagnose  # noqa: E402
 from tlsdiag.report.diff import diff_document, render_diff  # noqa: E402
 from tlsdiag.report.events import event_line  # noqa: E402
-from tlsdiag.rules import diagnose  # noqa: E402
 
 
 def _validators() -> dict[str, Any]:
@@ -82,12 +82,12 @@ def check_log(data: bytes, formats: tuple[Format, ...] = tuple(Format), events: 
     analysis = _analyse(data)
     if analysis is None:
         return
-    findings = diagnose(analysis)
-    document = diagnose_document(analysis, findings)
+    diagnosed = core.diagnose(analysis)
+    document = diagnose_document(diagnosed)
     VALIDATORS["diagnose.schema.json"].validate(document)
     json.dumps(document)
     for fmt in formats:
-        render_diagnose(analysis, findings, fmt)
+        render_diagnose(diagnosed, fmt)
     if events:
         for event in EventStream(None, stdin=io.BytesIO(data)):
             event_line(event, Format.json)
@@ -100,7 +100,7 @@ def check_diff(data: bytes, formats: tuple[Format, ...] = tuple(Format)) -> None
     if good_analysis is None or bad_analysis is None:
         return
     comparison = compare(good_analysis, bad_analysis)
-    findings = diagnose(bad_analysis, comparison) if comparison.same_connection else []
+    findings = list(core.diagnose(bad_analysis, comparison).diagnosis.findings) if comparison.same_connection else []
     VALIDATORS["diff.schema.json"].validate(diff_document(comparison, findings))
     for fmt in formats:
         render_diff(comparison, findings, fmt)

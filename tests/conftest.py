@@ -36,6 +36,19 @@ def fixture_files(directory: Path, pattern: str) -> list[Path]:
     return found
 
 
+def diagnosed_with(analysis, findings=None):
+    """The diagnosis of ``analysis`` as the commands make it; with ``findings``, those stand in for the
+    latest failure's (to test how a report shows findings no rule would make)."""
+    import dataclasses
+
+    from tlsdiag import core
+
+    result = core.diagnose(analysis)
+    if findings is None:
+        return result
+    return dataclasses.replace(result, diagnosis=dataclasses.replace(result.diagnosis, findings=tuple(findings)))
+
+
 def read_tsv(path: Path) -> Iterator[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         yield from csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)

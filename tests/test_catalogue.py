@@ -185,6 +185,15 @@ def test_esp_idf_tls_messages(line, level, entry):
     assert esp_idf_catalogue().match(line, level).id == entry
 
 
+#: records of fixture logs from an ESP-IDF newer than the newest release the reference tables cover (v5.5.5):
+#: their wording is not in the catalogue, and nothing is to be inferred from that
+NEWER_THAN_THE_REFERENCE = {
+    # esp-idf-19099 is a master-branch build (dated timestamps, bracketed tags): the server side's
+    # "Setting server TLS version to 0x%4x" is in no tagged release up to v5.5.5
+    ("esp-idf-19099.log", 8),
+}
+
+
 def test_the_esp_idf_records_of_the_fixtures_are_recognised():
     tags = {
         logged["tag"]
@@ -199,6 +208,8 @@ def test_the_esp_idf_records_of_the_fixtures_are_recognised():
                 if env.dialect != "esp-idf" or debug or env.tag not in tags or env.tag == "bignum":
                     continue
                 seen += 1
+                if (path.name, number) in NEWER_THAN_THE_REFERENCE:
+                    continue
                 if esp_idf_catalogue().match(message, env.level) is None:
                     missed.append(f"{path.name}:{number}: {text}")
     assert seen >= 100

@@ -14,12 +14,11 @@ LOGS = fixture_files(CORPUS, "*/*.log") + fixture_files(SEEDS, "*.txt") + fixtur
 
 
 def _diagnose(path):
+    from tlsdiag import core
     from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.report.diagnose import diagnose_document
-    from tlsdiag.rules import diagnose
 
-    analysis = analyse(str(path))
-    return diagnose_document(analysis, diagnose(analysis))
+    return diagnose_document(core.diagnose(analyse(str(path))))
 
 
 @pytest.mark.parametrize("path", LOGS, ids=[f"{path.parent.name}/{path.name}" for path in LOGS])

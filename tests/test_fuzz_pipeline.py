@@ -98,12 +98,12 @@ def _check_document(document: dict, schema: str, validate) -> None:
 
 def run_pipeline(data: bytes, validate) -> None:
     """Everything a user can ask of one input; only a one-line InputError may come out."""
+    from tlsdiag import core
     from tlsdiag.analysis.pipeline import EventStream, analyse
     from tlsdiag.redact import Redactor
     from tlsdiag.report import Format
     from tlsdiag.report.diagnose import diagnose_document, render_diagnose
     from tlsdiag.report.events import event_line
-    from tlsdiag.rules import diagnose
 
     try:
         analysis = analyse(None, stdin=io.BytesIO(data))
@@ -111,12 +111,12 @@ def run_pipeline(data: bytes, validate) -> None:
         message = str(error)
         assert message and "\n" not in message
         return
-    findings = diagnose(analysis)
-    document = diagnose_document(analysis, findings)
+    diagnosed = core.diagnose(analysis)
+    document = diagnose_document(diagnosed)
     _check_document(document, "diagnose.schema.json", validate)
     assert document["input"]["recognized_lines"] <= document["input"]["lines"]
     for fmt in Format:
-        assert isinstance(render_diagnose(analysis, findings, fmt), str)
+        assert isinstance(render_diagnose(diagnosed, fmt), str)
     stream = EventStream(None, stdin=io.BytesIO(data))
     for event in stream:
         json.loads(event_line(event, Format.json))

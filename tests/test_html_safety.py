@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, diagnosed_with, run_cli
 
 TEMPLATES = ROOT / "tlsdiag" / "report" / "templates"
 HTML_TEMPLATES = sorted(TEMPLATES.glob("*.html.j2"))
@@ -203,6 +203,6 @@ def test_reporters_escape_every_field_a_finding_has(hostile: list[Path]):
         fixes=(Fix(payload, payload, payload, payload, payload),),
         references=(payload,),
     )
-    html = render_diagnose(analyse(str(hostile[0])), [finding], Format.html, redact=False)
+    html = render_diagnose(diagnosed_with(analyse(str(hostile[0])), [finding]), Format.html, redact=False)
     assert_inert(html)
     assert html.count("&lt;img src=x onerror=") >= 6

@@ -25,9 +25,9 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def _run(data: bytes, tmp_path_factory) -> None:
+    from tlsdiag import core
     from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.report.diagnose import diagnose_document
-    from tlsdiag.rules import diagnose
 
     path = tmp_path_factory.mktemp("prop") / "input.log"
     path.write_bytes(data)
@@ -36,7 +36,7 @@ def _run(data: bytes, tmp_path_factory) -> None:
     except InputError as error:
         assert str(error) and "\n" not in str(error)
         return
-    document = diagnose_document(analysis, diagnose(analysis))
+    document = diagnose_document(core.diagnose(analysis))
     json.dumps(document)  # serialisable: no bytes or objects leak into the report
     assert document["input"]["recognized_lines"] <= document["input"]["lines"]
 

@@ -47,12 +47,7 @@ BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 # What tlsdiag gets wrong today, stated as the expectation it misses. Strict: a fix turns the test red
 # until the entry is removed.
 KNOWN_DIFF_STEP: dict[str, str] = {}
-KNOWN_LEVEL_3 = {
-    "client-cert-required": (
-        "without hex dumps the own_certificate predicate cannot tell that the Certificate the client wrote "
-        "was empty: nothing but the 7-byte record it printed says so"
-    ),
-}
+KNOWN_LEVEL_3: dict[str, str] = {}
 
 
 class RealTls(NamedTuple):

@@ -14,7 +14,7 @@ import tomllib
 import jsonschema
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, SEEDS, run_cli
+from tests.conftest import FIXTURES, ROOT, SEEDS, diagnosed_with, run_cli
 from tlsdiag.model import Finding, Fix
 from tlsdiag.redact import MAX_BLOCK_LINES, Redactor, redact_text, redact_value, rules
 
@@ -295,9 +295,10 @@ def test_diagnose_reporter_masks_every_string_it_prints(fmt):
 
     texts, secrets = _every_example_secret()
     analysis = analyse(str(REDACT / "forum-arduino-paste.txt"))
-    report = render_diagnose(analysis, [_hostile_finding(texts)], Format(fmt))
+    diagnosed = diagnosed_with(analysis, [_hostile_finding(texts)])
+    report = render_diagnose(diagnosed, Format(fmt))
     assert not _leaks(report, secrets)
-    unredacted = render_diagnose(analysis, [_hostile_finding(texts)], Format(fmt), redact=False)
+    unredacted = render_diagnose(diagnosed, Format(fmt), redact=False)
     assert _leaks(unredacted, secrets)
 
 
@@ -334,13 +335,11 @@ def test_reports_of_logs_without_secrets_are_unchanged():
     from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.report import Format
     from tlsdiag.report.diagnose import render_diagnose
-    from tlsdiag.rules import diagnose
 
     for path in sorted((FIXTURES / "logs").glob("*.log")):
-        analysis = analyse(str(path))
-        findings = diagnose(analysis)
+        diagnosed = diagnosed_with(analyse(str(path)))
         for fmt in (Format.markdown, Format.html):
-            assert render_diagnose(analysis, findings, fmt) == render_diagnose(analysis, findings, fmt, redact=False)
+            assert render_diagnose(diagnosed, fmt) == render_diagnose(diagnosed, fmt, redact=False)
 
 
 def test_redact_value_keeps_shapes():

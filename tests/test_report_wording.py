@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CORPUS, FIXTURES, REALWORLD, SEEDS, fixture_files
+from tests.conftest import CORPUS, FIXTURES, REALWORLD, SEEDS, diagnosed_with, fixture_files
 from tlsdiag import commands
 from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.diff import compare
@@ -138,10 +138,10 @@ def test_the_checker_catches_what_it_is_meant_to():
 def test_diagnose_and_parse_reports(log, tmp_path):
     quoted = _input_text(log)
     analysis = analyse(str(log))  # once: each format is rendered from the same analysis, as the command does
-    findings = diagnose(analysis)
+    diagnosed = diagnosed_with(analysis)
     found = []
     for fmt in ALL_FORMATS:
-        found += leaks(render_diagnose(analysis, findings, fmt, redact=False), fmt, quoted)
+        found += leaks(render_diagnose(diagnosed, fmt, redact=False), fmt, quoted)
     report = _render(tmp_path, lambda fmt, out: commands.parse(str(log), fmt, output=out), Format.text)
     found += [f"parse {leak}" for leak in leaks(report, Format.text, quoted)]
     assert not found, "\n".join(found[:20])

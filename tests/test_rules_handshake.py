@@ -10,8 +10,7 @@ import pytest
 
 from tests.conftest import CORPUS, FIXTURES, REFERENCE
 from tlsdiag.analysis.pipeline import analyse
-from tlsdiag.analysis.summary import scope_for
-from tlsdiag.rules import diagnose, load_rules
+from tlsdiag.rules import diagnose, load_rules, subject_for
 from tlsdiag.rules.predicates import PREDICATES, Subject, load_predicate_modules
 
 FAMILY = ("TLS-CLOSE-", "TLS-VER-", "TLS-SUITE-", "TLS-CFG-")
@@ -32,12 +31,7 @@ def _corpus(name: str) -> Path:
 def _subject(path: Path | str) -> Subject:
     analysis = analyse(str(path))
     assert analysis.primary is not None
-    return Subject(
-        session=analysis.primary,
-        stack=analysis.context.stack,
-        series=analysis.context.mbedtls_series,
-        scope=scope_for(analysis.context),
-    )
+    return subject_for(analysis.primary_attempt, analysis.context)
 
 
 def _check(name: str, subject: Subject, argument: object):
@@ -109,10 +103,10 @@ def test_completed_milestones_drop_the_server_message_still_awaited():
     from tlsdiag.rules.predicates_handshake import completed_milestones
 
     subject = _subject(_corpus("08-peer-closed-after-hello-v2.28/bad.log"))
-    assert [name for _, name in completed_milestones(subject, subject.session.last_line + 1)] == ["ClientHello"]
+    assert [item.name for item in completed_milestones(subject, subject.attempt.last_line + 1)] == ["ClientHello"]
     answered = _subject(_corpus("06-no-shared-ciphersuite-v2.28/bad.log"))
-    alert = min(item.env.line for item in answered.session.alerts)
-    assert [name for _, name in completed_milestones(answered, alert)] == ["ClientHello"]
+    alert = min(item.line for item in answered.attempt.alerts)
+    assert [item.name for item in completed_milestones(answered, alert)] == ["ClientHello"]
 
 
 def test_server_answered():

@@ -16,10 +16,10 @@ from tests.conftest import CORPUS, FIXTURES, REFERENCE, ROOT, read_tsv
 from tlsdiag.analysis import events
 from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.analysis.sessions import Session
-from tlsdiag.analysis.summary import scope_for
+from tlsdiag.analysis.summary import summarise
 from tlsdiag.codes import default_scope
 from tlsdiag.knowledge import load
-from tlsdiag.rules import diagnose
+from tlsdiag.rules import diagnose, subject_for
 from tlsdiag.rules.predicates import PREDICATES, Subject, load_predicate_modules
 
 load_predicate_modules()  # the family predicates register themselves on import
@@ -38,12 +38,7 @@ def _analysis(path, mbedtls_version=None):
 def _subject(path) -> Subject:
     load_predicate_modules()
     analysis = _analysis(path)
-    return Subject(
-        session=analysis.primary,
-        stack=analysis.context.stack,
-        series=analysis.context.mbedtls_series,
-        scope=scope_for(analysis.context),
-    )
+    return subject_for(analysis.primary_attempt, analysis.context)
 
 
 def _log(tmp_path, text: str, name: str = "device.log"):
@@ -123,7 +118,7 @@ def test_context_detail_gives_the_host():
     envelope = events.Envelope(1, "esp-idf", "E (5312) esp-tls: couldn't get hostname for :broker.example.invalid:")
     session.context_events.append(events.Context(envelope, "dns-failed", None, "broker.example.invalid"))
     load_predicate_modules()
-    subject = Subject(session, "esp-idf", (), default_scope(load()), [])
+    subject = Subject(summarise(session, default_scope(load())), "esp-idf", (), default_scope(load()))
     match = PREDICATES["context_detail"](subject, ["dns-failed"])
     assert match is not None and match.facts["context_detail"] == "broker.example.invalid"
     assert PREDICATES["context_detail"](subject, ["connect-failed"]) is None
@@ -177,8 +172,11 @@ def test_verify_failure_with_allocation_failures_is_memory(tmp_path):
 
 
 def test_watchdog_ranks_above_the_crash_it_causes():
-    findings = _ids(diagnose(_analysis(FIXTURES / "logs" / "esp-idf-arduino-ota-watchdog.log")))
-    assert findings.index("TLS-HW-001") < findings.index("TLS-HW-002") < findings.index("TLS-HW-003")
+    findings = diagnose(_analysis(FIXTURES / "logs" / "esp-idf-arduino-ota-watchdog.log"))
+    ids = _ids(findings)
+    assert ids.index("TLS-HW-001") < ids.index("TLS-HW-003")
+    # the crash is the same cause as the watchdog: one finding, which names the crash rule as agreeing
+    assert any(clue.startswith("TLS-HW-002 ") for clue in findings[ids.index("TLS-HW-001")].clues)
 
 
 def test_platform_fixes_follow_the_stack():

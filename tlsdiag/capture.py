@@ -23,11 +23,13 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
-from typing import IO, BinaryIO, NamedTuple
+from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 
 from tlsdiag.errors import EXIT_FAILURE_FOUND, EXIT_OK, InputError
 from tlsdiag.report import Format, use_color
+
+if TYPE_CHECKING:
+    from tlsdiag.core import Diagnosed
 
 WINDOW_LIMIT = 16 * 1024 * 1024  # bytes of output analysed at once; beyond it the window is analysed and reset
 QUIET_LIMIT = 4 * 1024 * 1024  # a window this large with no failure in it is dropped at the next pause
@@ -142,35 +144,32 @@ class Monitor:
             if closing and self.total == 0:
                 sys.stderr.write(f"tlsdiag: {self.name} printed nothing\n")
             return
-        from tlsdiag.analysis.pipeline import analyse
-        from tlsdiag.rules import diagnose
+        from tlsdiag import core
 
         try:
-            analysis = analyse(None, stdin=io.BytesIO(bytes(window.data)))
+            analysis = core.analyse_input(None, self.settings.mbedtls_version, stdin=io.BytesIO(bytes(window.data)))
         except InputError:  # not text: nothing a report could say
             window.reset()
             return
-        if self.settings.mbedtls_version:
-            analysis.override_version(self.settings.mbedtls_version)
         session = analysis.primary
         if (session is not None and session.failed) or closing:
-            findings = diagnose(analysis)
             last = window.first_line + max(analysis.lines - 1, 0)
             analysis.name = f"output of {self.name}, lines {window.first_line}-{last}"
-            self._write(analysis, findings)
-            self.failed = self.failed or any(finding.severity == "failure" for finding in findings)
+            diagnosed = core.diagnose(analysis)
+            self._write(diagnosed)
+            self.failed = self.failed or diagnosed.diagnosis.failed
             window.reset()
         elif force or len(window.data) > QUIET_LIMIT:
             window.reset()  # a long stretch without a failure: start afresh rather than analyse it again
         # otherwise an attempt may still be in progress, or nothing TLS-related came yet: keep collecting
 
-    def _write(self, analysis: object, findings: Sequence[object]) -> None:
+    def _write(self, diagnosed: Diagnosed) -> None:
         from tlsdiag.report.diagnose import render_diagnose
 
         stream = self.reports if self.reports is not None else sys.stderr
         fmt = self.settings.fmt
         color = self.reports is None and use_color(sys.stderr, self.settings.no_color)
-        text = render_diagnose(analysis, findings, fmt, color, self.settings.redact)  # type: ignore[arg-type]
+        text = render_diagnose(diagnosed, fmt, color, self.settings.redact)
         if fmt is Format.json:
             text = json.dumps(json.loads(text), separators=(",", ":")) + "\n"  # one document per line
         elif self.reported:

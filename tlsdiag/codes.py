@@ -11,6 +11,7 @@ readings are ranked by plausibility.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from tlsdiag import forms
@@ -261,6 +262,11 @@ def _merge_fixes(groups: Iterable[Sequence[Fix]]) -> tuple[Fix, ...]:
 
 def _platforms_for(versions: tuple[str, ...], knowledge: Knowledge) -> tuple[str, ...]:
     """ESP-IDF releases whose bundled mbedTLS falls in ``versions`` (e.g. ``ESP-IDF v4.0 - v4.4``)."""
+    return _platforms_cached(versions, knowledge)
+
+
+@lru_cache(maxsize=256)
+def _platforms_cached(versions: tuple[str, ...], knowledge: Knowledge) -> tuple[str, ...]:
     from tlsdiag.versions import series_of_release
 
     matching = []
@@ -350,6 +356,8 @@ def _transport_interpretations(
     for family in knowledge.transport:
         if table and table != f"transport:{family.id}":
             continue
+        if not table and family.scope == "format":
+            continue  # an application's own numbering: read with it only where its print format says so
         for code in family.lookup(value):
             part = Part(value, "transport", code.name, module=family.id, summary=code.meaning)
             notes = [family.how_it_reaches] if family.how_it_reaches else []
@@ -357,7 +365,9 @@ def _transport_interpretations(
                 notes.append(f"the {family.title} numbering is approximate ({family.source})")
             interpretations.append(
                 Interpretation(
-                    kind="transport",
+                    # a framework's own numbering (read only where its print format names it) is no
+                    # transport callback's value: it says which step of the framework failed
+                    kind="wrapper" if family.scope == "format" else "transport",
                     versions=(family.title,),
                     parts=(part,),
                     category=code.category,

@@ -63,21 +63,13 @@ def diagnose(
     no_color: bool = False,
     redact: bool = True,
 ) -> int:
-    """Analyse one log and report; exit 1 when a failure-level finding exists."""
-    from tlsdiag.analysis.pipeline import analyse
+    """Analyse one log and report every failure in it; exit 1 when a failure-level finding exists."""
+    from tlsdiag import core
     from tlsdiag.report.diagnose import render_diagnose
-    from tlsdiag.rules import diagnose as run_rules
-    from tlsdiag.versions import VersionError
 
-    analysis = analyse(None if log in (None, "-") else log)
-    if mbedtls_version:
-        try:
-            analysis.override_version(mbedtls_version)
-        except VersionError as error:
-            raise InputError(str(error)) from None
-    findings = run_rules(analysis)
-    emit(lambda color: render_diagnose(analysis, findings, fmt, color, redact), output, no_color)
-    return EXIT_FAILURE_FOUND if any(finding.severity == "failure" for finding in findings) else EXIT_OK
+    diagnosed = core.diagnose(core.analyse_input(log, mbedtls_version))
+    emit(lambda color: render_diagnose(diagnosed, fmt, color, redact), output, no_color)
+    return core.exit_code(diagnosed.diagnosis)
 
 
 def parse(log: str | None, fmt: Format = Format.text, output: str | os.PathLike[str] | None = None) -> int:
@@ -115,25 +107,18 @@ def diff(
     redact: bool = True,
 ) -> int:
     """Compare a working and a failing run; exit 1 when a failure-level finding exists."""
-    from tlsdiag.analysis.pipeline import analyse
+    from tlsdiag import core
     from tlsdiag.diff import compare
     from tlsdiag.report.diff import render_diff
-    from tlsdiag.rules import diagnose as run_rules
-    from tlsdiag.versions import VersionError
 
     if good == bad == "-":
         raise InputError("standard input can be only one of GOOD and BAD: give the other log as a file")
     if os.path.realpath(good) == os.path.realpath(bad):
         raise InputError(f"{good} and {bad} are the same file: give a working and a failing log")
-    good_analysis, bad_analysis = analyse(good), analyse(bad)
-    if mbedtls_version:
-        try:
-            good_analysis.override_version(mbedtls_version)
-            bad_analysis.override_version(mbedtls_version)
-        except VersionError as error:
-            raise InputError(str(error)) from None
+    good_analysis = core.analyse_input(good, mbedtls_version)
+    bad_analysis = core.analyse_input(bad, mbedtls_version)
     comparison = compare(good_analysis, bad_analysis)
-    findings = run_rules(bad_analysis, comparison) if comparison.same_connection else []
+    findings = list(core.diagnose(bad_analysis, comparison).diagnosis.findings) if comparison.same_connection else []
     emit(lambda color: render_diff(comparison, findings, fmt, color, redact), output, no_color)
     return EXIT_FAILURE_FOUND if any(finding.severity == "failure" for finding in findings) else EXIT_OK
 

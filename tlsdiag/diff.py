@@ -8,6 +8,9 @@ those milestones (not on text), which is linear in practice and keeps two logs o
 verbosity, dialect or version in step. On top of the alignment come semantic differences: the
 ClientHello, the server's choice, the certificate chain, record and buffer sizes, errors and
 alerts, timing and heap.
+
+Everything here reads the typed view of each run's attempt (:class:`~tlsdiag.analysis.views.AttemptView`),
+never the parser's events: the diff is one more reader of the session model, like the rules.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 from typing import Any, NamedTuple
 
-from tlsdiag.analysis import events, summary
 from tlsdiag.analysis.pipeline import Analysis
-from tlsdiag.analysis.sessions import Session
+from tlsdiag.analysis.views import AlertSeen, AttemptView, CertificateSeen, Size
+from tlsdiag.knowledge import load
 from tlsdiag.report.spoken import spoken
 
 
@@ -73,41 +76,36 @@ class Comparison(NamedTuple):
     identical_client_hello: bool | None
 
 
-def timeline(session: Session) -> tuple[Milestone, ...]:
+def timeline(attempt: AttemptView) -> tuple[Milestone, ...]:
     """The milestones of one run in log order, with everything version- or run-specific removed."""
     items: list[Milestone] = []
-    steps = summary.step_milestones()
-    for line, step in session.steps:
-        name = steps.get(step)
+    steps = load().step_milestones
+    for step in attempt.steps:
+        name = steps.get(step.name)
         if name:
-            items.append(Milestone(("step", name), line, f"{name} done"))
-    for message in session.messages:
+            items.append(Milestone(("step", name), step.line, f"{name} done"))
+    for message in attempt.messages:
         items.append(
-            Milestone(
-                ("message", message.direction, message.name), message.env.line, f"{message.name} {message.direction}"
-            )
+            Milestone(("message", message.direction, message.name), message.line, f"{message.name} {message.direction}")
         )
-    for alert in summary.alerts(session):
-        label = f"alert {alert['name']} ({alert['description']}) {'received' if alert['direction'] == 'in' else 'sent'}"
-        items.append(Milestone(("alert", alert["direction"], str(alert["description"])), alert["line"], label))
-    for measure in session.measures:
-        if measure.name == "f_recv_returned":
-            what = "end of stream (peer closed)" if measure.value == 0 else "data"
-            items.append(Milestone(("read", what), measure.env.line, f"read returned {measure.value} ({what})"))
-        elif measure.name in ("cert_too_large", "record_too_large"):
-            label = f"{_SIZE_NAMES[measure.name]}: {_said_size(measure)}"
-            items.append(Milestone(("size", measure.name), measure.env.line, label))
-    for error in session.errors:
-        if type(error) is events.ReturnValue and error.value < 0:
-            items.append(
-                Milestone(
-                    ("error", error.function or "", str(error.value)),
-                    error.env.line,
-                    f"{error.function or 'error'} {error.raw}",
-                )
-            )
+    for alert in attempt.alerts:
+        items.append(Milestone(("alert", alert.direction, str(alert.description)), alert.line, _alert_label(alert)))
+    for size in attempt.sizes:
+        if size.name == "f_recv_returned":
+            what = "end of stream (peer closed)" if size.value == 0 else "data"
+            items.append(Milestone(("read", what), size.line, f"read returned {size.value} ({what})"))
+        elif size.name in ("cert_too_large", "record_too_large"):
+            items.append(Milestone(("size", size.name), size.line, f"{_SIZE_NAMES[size.name]}: {_said_size(size)}"))
+    for error in attempt.errors:
+        if not error.mentioned:
+            key = ("error", error.function or "", str(error.value))
+            items.append(Milestone(key, error.line, f"{error.function or 'error'} {error.raw}"))
     items.sort(key=lambda item: item.line)
     return tuple(_collapse(items))
+
+
+def _alert_label(alert: AlertSeen) -> str:
+    return f"alert {alert.name} ({alert.description}) {'received' if alert.direction == 'in' else 'sent'}"
 
 
 def _collapse(items: list[Milestone]) -> list[Milestone]:
@@ -121,17 +119,17 @@ def _collapse(items: list[Milestone]) -> list[Milestone]:
 
 
 def compare(good: Analysis, bad: Analysis) -> Comparison:
-    good_session, bad_session = good.primary, bad.primary
-    good_items = timeline(good_session) if good_session else ()
-    bad_items = timeline(bad_session) if bad_session else ()
+    good_attempt, bad_attempt = good.primary_attempt, bad.primary_attempt
+    good_items = timeline(good_attempt) if good_attempt else ()
+    bad_items = timeline(bad_attempt) if bad_attempt else ()
     matcher = SequenceMatcher(a=[item.key for item in good_items], b=[item.key for item in bad_items], autojunk=False)
     opcodes = tuple(matcher.get_opcodes())
-    differences = list(_semantic(good_session, bad_session)) if good_session and bad_session else []
-    same = _same_connection(good, bad, matcher.ratio(), differences)
+    differences = list(_semantic(good_attempt, bad_attempt)) if good_attempt and bad_attempt else []
+    same = _same_connection(good, bad, good_items, bad_items, matcher.ratio(), differences)
     first = _first_divergence(good_items, bad_items, opcodes)
     hello = next((item for item in differences if item.kind.startswith("client-hello")), None)
     identical_hello = None
-    if good_session and bad_session and summary.client_hello(good_session) and summary.client_hello(bad_session):
+    if good_attempt and bad_attempt and good_attempt.client_hello and bad_attempt.client_hello:
         identical_hello = hello is None
     if not same:
         first = Divergence(
@@ -168,31 +166,38 @@ def _first_divergence(
     return None
 
 
-def _same_connection(good: Analysis, bad: Analysis, ratio: float, differences: list[Difference]) -> bool:
+def _same_connection(
+    good: Analysis,
+    bad: Analysis,
+    good_items: tuple[Milestone, ...],
+    bad_items: tuple[Milestone, ...],
+    ratio: float,
+    differences: list[Difference],
+) -> bool:
     """Whether two logs show the same connection at all: same server, same kind of device, something shared."""
-    good_session, bad_session = good.primary, bad.primary
-    if good_session is None or bad_session is None:
-        return good_session is None and bad_session is None
+    good_attempt, bad_attempt = good.primary_attempt, bad.primary_attempt
+    if good_attempt is None or bad_attempt is None:
+        return good_attempt is None and bad_attempt is None
     stacks = {good.context.stack, bad.context.stack} - {"unknown", "linux-app"}
     if len(stacks) > 1:
         return False
     kinds = {item.kind for item in differences}
-    first_hello, second_hello = summary.client_hello(good_session), summary.client_hello(bad_session)
+    first_hello, second_hello = good_attempt.client_hello, bad_attempt.client_hello
     same_leaf_known = "certificate:server-leaf" not in kinds and bool(
-        summary.certificates(good_session) and summary.certificates(bad_session)
+        _wire_certificates(good_attempt) and _wire_certificates(bad_attempt)
     )
     if "client-hello:server_name" in kinds and first_hello and second_hello:
-        both_named = first_hello.get("server_name") and second_hello.get("server_name")
+        both_named = first_hello.server_name and second_hello.server_name
         if both_named and not same_leaf_known:
             return False  # another name, and no sign it is the same server
 
-    def handshake(session: Session) -> bool:
-        return any(item.key[0] in ("step", "message") for item in timeline(session))
+    def handshake(items: tuple[Milestone, ...]) -> bool:
+        return any(item.key[0] in ("step", "message") for item in items)
 
-    return not (ratio == 0.0 and handshake(good_session) and handshake(bad_session))
+    return not (ratio == 0.0 and handshake(good_items) and handshake(bad_items))
 
 
-def _semantic(good: Session, bad: Session) -> list[Difference]:
+def _semantic(good: AttemptView, bad: AttemptView) -> list[Difference]:
     found: list[Difference] = []
     found += _client_hello(good, bad)
     found += _server_hello(good, bad)
@@ -204,10 +209,10 @@ def _semantic(good: Session, bad: Session) -> list[Difference]:
     return found
 
 
-def _client_hello(good: Session, bad: Session) -> list[Difference]:
-    first, second = summary.client_hello(good), summary.client_hello(bad)
-    if first is None or second is None:
+def _client_hello(good: AttemptView, bad: AttemptView) -> list[Difference]:
+    if good.client_hello is None or bad.client_hello is None:
         return []
+    first, second = good.client_hello.to_json(), bad.client_hello.to_json()
     found = []
     lines = (first.get("line"), second.get("line"))
     for field in ("version", "server_name", "max_fragment_length", "record_size_limit"):
@@ -237,8 +242,9 @@ def _names(values: Any) -> list[str]:
     return [value.get("name", str(value)) if isinstance(value, dict) else str(value) for value in values]
 
 
-def _server_hello(good: Session, bad: Session) -> list[Difference]:
-    first, second = summary.server_hello(good), summary.server_hello(bad)
+def _server_hello(good: AttemptView, bad: AttemptView) -> list[Difference]:
+    first = None if good.server_hello is None else good.server_hello.to_json()
+    second = None if bad.server_hello is None else bad.server_hello.to_json()
     if first is None and second is None:
         return []
     if first is None or second is None:
@@ -265,12 +271,17 @@ def _server_hello(good: Session, bad: Session) -> list[Difference]:
     return found
 
 
-def _certificates(good: Session, bad: Session) -> list[Difference]:
-    first, second = summary.certificates(good), summary.certificates(bad)
+def _wire_certificates(attempt: AttemptView) -> list[CertificateSeen]:
+    return [cert for cert in attempt.certificates if cert.source != "text"]
+
+
+def _certificates(good: AttemptView, bad: AttemptView) -> list[Difference]:
+    first = [cert.to_json() for cert in _wire_certificates(good)]
+    second = [cert.to_json() for cert in _wire_certificates(bad)]
     found = []
     for role, direction in (("server", "in"), ("own", "out")):
-        old = [cert for cert in first if cert.get("direction", "in") == direction and cert.get("source") != "text"]
-        new = [cert for cert in second if cert.get("direction", "in") == direction and cert.get("source") != "text"]
+        old = [cert for cert in first if (cert.get("direction") or "in") == direction]
+        new = [cert for cert in second if (cert.get("direction") or "in") == direction]
         if not old or not new:
             continue
         if old[0].get("sha256") != new[0].get("sha256"):
@@ -307,11 +318,11 @@ def _cert(cert: dict[str, Any]) -> dict[str, Any]:
     return {key: cert.get(key) for key in CERTIFICATE_FIELDS}
 
 
-def _sizes(good: Session, bad: Session) -> list[Difference]:
+def _sizes(good: AttemptView, bad: AttemptView) -> list[Difference]:
     found = []
     for name in ("cert_too_large", "record_too_large", "max_fragment_length", "maximum-fragment-length"):
-        old = next((item for item in good.measures if item.name == name), None)
-        new = next((item for item in bad.measures if item.name == name), None)
+        old = next((item for item in good.sizes if item.name == name), None)
+        new = next((item for item in bad.sizes if item.name == name), None)
         if (old is None) != (new is None) or (old and new and (old.value, old.limit) != (new.value, new.limit)):
             text = f"{_SIZE_NAMES[name]}: working run {_said_size(old)}; failing run {_said_size(new)}"
             found.append(
@@ -320,8 +331,8 @@ def _sizes(good: Session, bad: Session) -> list[Difference]:
                     text,
                     _size(old),
                     _size(new),
-                    old.env.line if old else None,
-                    new.env.line if new else None,
+                    old.line if old else None,
+                    new.line if new else None,
                 )
             )
     for direction in ("in", "out"):
@@ -348,14 +359,14 @@ _SIZE_NAMES = {
 }
 
 
-def _size(measure: events.Measure | None) -> str | None:
+def _size(measure: Size | None) -> str | None:
     """The JSON value of a size measure (the contract's shape since the first release)."""
     if measure is None:
         return None
     return f"{measure.value}" + (f" (limit {measure.limit})" if measure.limit is not None else "")
 
 
-def _said_size(measure: events.Measure | None) -> str:
+def _said_size(measure: Size | None) -> str:
     """A size measure as a person says it: "22628 bytes, over the 16384-byte buffer", or "not reported"."""
     if measure is None:
         return spoken(None)
@@ -364,9 +375,9 @@ def _said_size(measure: events.Measure | None) -> str:
     return f"{spoken(measure.value)} bytes, over the {spoken(measure.limit)}-byte buffer"
 
 
-def _outcome(good: Session, bad: Session) -> list[Difference]:
+def _outcome(good: AttemptView, bad: AttemptView) -> list[Difference]:
     found = []
-    old, new = good.final_error, bad.final_error
+    old, new = good.final, bad.final
     if (old and old.value) != (new and new.value):
         found.append(
             Difference(
@@ -374,32 +385,31 @@ def _outcome(good: Session, bad: Session) -> list[Difference]:
                 f"the final error differs: {old.raw if old else 'none'} -> {new.raw if new else 'none'}",
                 old.raw if old else None,
                 new.raw if new else None,
-                old.env.line if old else None,
-                new.env.line if new else None,
+                old.line if old else None,
+                new.line if new else None,
             )
         )
-    old_alerts = {(item["direction"], item["name"]) for item in summary.alerts(good)}
-    new_alerts = summary.alerts(bad)
-    for alert in new_alerts:
-        if (alert["direction"], alert["name"]) not in old_alerts:
+    old_alerts = {(item.direction, item.name) for item in good.alerts}
+    for alert in bad.alerts:
+        if (alert.direction, alert.name) not in old_alerts:
             found.append(
                 Difference(
                     "alert",
-                    f"only the failing run {'received' if alert['direction'] == 'in' else 'sent'} "
-                    f"alert {alert['name']} ({alert['description']})",
+                    f"only the failing run {'received' if alert.direction == 'in' else 'sent'} "
+                    f"alert {alert.name} ({alert.description})",
                     None,
-                    alert["name"],
+                    alert.name,
                     None,
-                    alert["line"],
+                    alert.line,
                 )
             )
     return found
 
 
-def _timing(good: Session, bad: Session) -> list[Difference]:
+def _timing(good: AttemptView, bad: AttemptView) -> list[Difference]:
     if good.largest_gap is None or bad.largest_gap is None:
         return []
-    old, new = good.largest_gap[0], bad.largest_gap[0]
+    old, new = good.largest_gap.milliseconds, bad.largest_gap.milliseconds
     if max(old, new) >= 1000 and max(old, new) >= 4 * max(1.0, min(old, new)):
         return [
             Difference(
@@ -407,16 +417,16 @@ def _timing(good: Session, bad: Session) -> list[Difference]:
                 f"the longest pause between two lines: {old:.0f} ms -> {new:.0f} ms",
                 old,
                 new,
-                good.largest_gap[2],
-                bad.largest_gap[2],
+                good.largest_gap.line_after,
+                bad.largest_gap.line_after,
             )
         ]
     return []
 
 
-def _heap(good: Session, bad: Session) -> list[Difference]:
-    def lowest(session: Session) -> events.Context | None:
-        values = [item for item in session.context_events if item.kind == "heap-free" and item.value is not None]
+def _heap(good: AttemptView, bad: AttemptView) -> list[Difference]:
+    def lowest(attempt: AttemptView) -> Any:
+        values = [item for item in attempt.context if item.kind == "heap-free" and item.value is not None]
         return min(values, key=lambda item: item.value or 0) if values else None
 
     old, new = lowest(good), lowest(bad)
@@ -428,7 +438,7 @@ def _heap(good: Session, bad: Session) -> list[Difference]:
             f"lowest free heap printed: {old.value} -> {new.value} bytes",
             old.value,
             new.value,
-            old.env.line,
-            new.env.line,
+            old.line,
+            new.line,
         )
     ]

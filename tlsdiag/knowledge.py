@@ -97,6 +97,7 @@ class TransportFamily(NamedTuple):
     confidence: str
     codes: tuple[TransportCode, ...]
     fixes: tuple[Fix, ...] = ()
+    scope: str = "any"  # any: every value is read with it too | format: only where a print format names it
 
     def lookup(self, value: int) -> list[TransportCode]:
         wanted = abs(value) if self.sign == "errno" else value
@@ -208,6 +209,64 @@ class Knowledge:
         return {row["value"]: row for row in _json("tls", "alerts.json")["alert"]}
 
     @cached_property
+    def fix_targets(self) -> tuple[dict[str, tuple[str, ...]], tuple[tuple[str, tuple[str, ...]], ...]]:
+        """Stacks per fix target, and per platform-label prefix (``knowledge/diagnosis/targets.toml``)."""
+        data = load_toml(knowledge_path("diagnosis", "targets.toml"))
+        targets = {key: tuple(value) for key, value in data["target"].items()}
+        prefixes = tuple((key, tuple(value)) for key, value in data["platform"].items())
+        return targets, prefixes
+
+    def fix_applies(self, fix: Fix, stack: str) -> bool:
+        """Whether ``fix`` is for the stack a log comes from (every fix when the stack is unknown)."""
+        if stack == "unknown":
+            return True
+        targets, prefixes = self.fix_targets
+        if fix.stacks:
+            return stack in fix.stacks
+        allowed = targets.get(fix.target)
+        if allowed is not None and stack not in allowed:
+            return False
+        label = (fix.platform or "").casefold()
+        for prefix, stacks in prefixes:
+            if label.startswith(prefix.casefold()):
+                return stack in stacks
+        return True
+
+    @cached_property
+    def server_requirements(self) -> dict[str, Any]:
+        """What servers commonly need a ClientHello to offer (``knowledge/tls/server-requirements.toml``)."""
+        return load_toml(knowledge_path("tls", "server-requirements.toml"))
+
+    @cached_property
+    def step_milestones(self) -> dict[str, str]:
+        """mbedTLS step text ("write client hello") -> the handshake milestone it completes."""
+        return dict(load_toml(knowledge_path("tls", "steps.toml"))["step"])
+
+    @cached_property
+    def alert_names(self) -> dict[int, str]:
+        """Alert description -> its TLS name (``handshake_failure``)."""
+        return {value: row["tls_name"] for value, row in self.tls_alerts.items()}
+
+    @cached_property
+    def outcomes(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Names that never fail an attempt, and names that fail it only before the handshake is over."""
+        data = load_toml(knowledge_path("errors", "outcomes.toml"))
+        return frozenset(data["not_a_failure"]), frozenset(data["after_handshake"])
+
+    @cached_property
+    def memory_signs(self) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+        """How a failed allocation shows without an *_ALLOC_FAILED code: message ids, texts, other names."""
+        data = load_toml(knowledge_path("errors", "outcomes.toml"))["memory"]
+        return frozenset(data["message_ids"]), tuple(data["texts"]), frozenset(data["names"])
+
+    @cached_property
+    def verify_flags(self) -> tuple[tuple[int, str, str], ...]:
+        """(bit value, name, the text ``mbedtls_x509_crt_verify_info`` prints) of every X.509 verify flag, in
+        print order."""
+        rows = _json("x509", "verify-flags.json")["flag"]
+        return tuple((row["value"], row["name"], row.get("verify_info", "")) for row in rows)
+
+    @cached_property
     def strerror_index(self) -> dict[str, list[CodeEntry]]:
         """Printed error text (``SSL - The connection indicated an EOF``) -> table entries."""
         index: dict[str, list[CodeEntry]] = defaultdict(list)
@@ -283,6 +342,7 @@ def _transport_families(path: str) -> tuple[TransportFamily, ...]:
                 confidence=family.get("confidence", "exact"),
                 codes=codes,
                 fixes=fixes_from(family.get("fixes", ())),
+                scope=family.get("scope", "any"),
             )
         )
     return tuple(families)
@@ -321,9 +381,16 @@ def fixes_from(entries: Iterable[dict[str, Any]]) -> tuple[Fix, ...]:
             option=fix.get("option"),
             value=None if fix.get("value") is None else str(fix["value"]),
             platform=fix.get("platform"),
+            stacks=tuple(fix.get("stacks", ())),
+            applicability=fix.get("applicability", "safe"),
         )
         for fix in entries
     )
+
+
+def load_toml_data(*parts: str) -> dict[str, Any]:
+    """A hand-written knowledge file (``knowledge/<parts>``), parsed (and cached while unchanged)."""
+    return load_toml(knowledge_path(*parts))
 
 
 def explanation_from(entry: dict[str, Any]) -> Explanation:

@@ -18,6 +18,8 @@ class Fix(NamedTuple):
     option: str | None = None
     value: str | None = None
     platform: str | None = None
+    stacks: tuple[str, ...] = ()  # the software stacks it is for (empty: every stack)
+    applicability: str = "safe"  # safe | unsafe (weakens security: verification off...) | display-only
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -25,6 +27,7 @@ class Fix(NamedTuple):
             "option": self.option,
             "value": self.value,
             "action": self.action,
+            "applicability": self.applicability,
         }
         if self.platform:
             data["platform"] = self.platform
@@ -165,6 +168,7 @@ class CodeReading(NamedTuple):
     notes: tuple[str, ...] = ()
     only_versions: frozenset[str] | None = None  # a name read from the text holds only in these versions
     table: str | None = None  # a name pins its table: mbedtls | psa | esp-idf | transport:<family id>
+    prior: float = 1.0  # how likely the printed form makes this reading (see tlsdiag.readings)
 
 
 def hex_of(value: int) -> str:
@@ -188,9 +192,25 @@ class Finding(NamedTuple):
     references: tuple[str, ...] = ()
     explains: bool = True  # False when the finding only restates an error code
     facts: tuple[tuple[str, object], ...] = ()
+    cause: str | None = None  # the root cause it names (knowledge/diagnosis/causes.toml)
+    basis: str = "rule"  # rule: a rule's conditions held | differential: how often the cause gives the code
+    clues: tuple[str, ...] = ()  # what in the log moved its confidence
+    assumptions: tuple[str, ...] = ()  # what it takes for granted that the log could not show
+    confirm: tuple[str, ...] = ()  # what would confirm it
+    rule_out: tuple[str, ...] = ()  # what would rule it out
+    next_steps: tuple[str, ...] = ()  # what to print or check next
+    agreeing: tuple[str, ...] = ()  # other rules that reached the same cause (their findings are folded in here)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {"basis": self.basis}
+        if self.cause:
+            extra["cause"] = self.cause
+        for key in ("clues", "assumptions", "confirm", "rule_out", "next_steps"):
+            if getattr(self, key):
+                extra[key] = list(getattr(self, key))
+        if self.agreeing:
+            extra["agreeing_rules"] = list(self.agreeing)
+        return extra | {
             "rule": self.rule,
             "name": self.name,
             "title": self.title,

@@ -355,7 +355,9 @@ SCENARIOS = (
         good=Side(openssl(*WWW, "-groups", "secp384r1"), (*TRUSTING, ("groups", "x25519,secp384r1"))),
         code=ALERT,
         step="ClientHello",
-        category="ciphersuite-mismatch",
+        # a client whose offer lacks the group or signature algorithm the server needs: the corpus files this
+        # under config-missing-feature (13-ec-curve-not-enabled, 13-ec-p384-cert-sigalg-not-offered), and so do we
+        category="config-missing-feature",
         cause="no group in the client's supported_groups is one the server accepts",
         fix="offer a group the server accepts: mbedtls_ssl_conf_groups() with secp384r1 (and "
         "MBEDTLS_ECP_DP_SECP384R1_ENABLED / PSA_WANT_ECC_SECP_R1_384)",
@@ -375,7 +377,9 @@ SCENARIOS = (
         ),
         code=ALERT,
         step="ClientHello",
-        category="ciphersuite-mismatch",
+        # a client whose offer lacks the group or signature algorithm the server needs: the corpus files this
+        # under config-missing-feature (13-ec-curve-not-enabled, 13-ec-p384-cert-sigalg-not-offered), and so do we
+        category="config-missing-feature",
         cause="the server's RSA key can sign with none of the signature algorithms the client offers",
         fix="offer rsa_pss_rsae_sha256 in mbedtls_ssl_conf_sig_algs() (TLS 1.3 signs with RSA-PSS; needs "
         "MBEDTLS_PKCS1_V21), or give the server an ECDSA certificate",

@@ -11,9 +11,10 @@ import re
 from typing import Any, NamedTuple
 
 from tlsdiag.analysis import events
+from tlsdiag.codes import Scope
 from tlsdiag.knowledge import Knowledge, load
 from tlsdiag.paths import knowledge_path
-from tlsdiag.versions import VersionError, select_by_esp_idf, series_of_release
+from tlsdiag.versions import VersionError, VersionSelection, select_by_esp_idf, series_of_release
 
 _SCAN_LIMIT = 200_000  # stack texts are looked for in the first lines only
 _EVIDENCE_LIMIT = 3
@@ -25,6 +26,10 @@ class InputContext(NamedTuple):
     mbedtls_series: tuple[str, ...]  # the examined series error codes are read with
     platform_version: str | None  # "ESP-IDF v4.0", "Zephyr 3.5.0" ...
     evidence: tuple[tuple[int, str, str], ...]  # (line, text, why)
+
+    def scope(self) -> Scope:
+        """The versions the log's error values are read in."""
+        return Scope(VersionSelection(self.mbedtls_version, self.mbedtls_series))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from tlsdiag.model import CodeReading
+
 
 class Envelope(NamedTuple):
     """Where a record came from and what framed it."""
@@ -31,9 +33,10 @@ class ReturnValue(NamedTuple):
 
     env: Envelope
     function: str | None  # "mbedtls_ssl_handshake", "x509_verify_cert", None when the line does not say
-    value: int
+    value: int  # the likeliest reading (readings[0] once the log's version is known)
     raw: str  # the number as printed ("-0x7280", "-29312", "0x7280")
     text: str | None = None  # a printed error text on the same line ("SSL - The connection indicated an EOF")
+    readings: tuple[CodeReading, ...] = ()  # every way to read ``raw``, likeliest first (tlsdiag.readings)
 
 
 class CodeMention(NamedTuple):
@@ -42,6 +45,8 @@ class CodeMention(NamedTuple):
     env: Envelope
     value: int
     raw: str
+    readings: tuple[CodeReading, ...] = ()
+    function: str | None = None  # a call the prose names, as in ReturnValue
 
 
 class ErrorText(NamedTuple):
@@ -50,6 +55,17 @@ class ErrorText(NamedTuple):
     env: Envelope
     function: str | None
     text: str
+    message_id: str | None = None  # the library message it is (knowledge/debug/messages.json), when known
+
+
+class LibraryMessage(NamedTuple):
+    """A message of mbedTLS's debug output or of ESP-IDF's TLS stack, recognised by its text in the catalogues
+    (``knowledge/debug/messages.json``, ``knowledge/platforms/esp-tls-messages.json``) where no rule of its own
+    reads it: rules name it by its stable id."""
+
+    env: Envelope
+    id: str
+    source: str  # mbedtls-debug | esp-idf
 
 
 class Step(NamedTuple):
@@ -218,6 +234,7 @@ Event = (
     ReturnValue
     | CodeMention
     | ErrorText
+    | LibraryMessage
     | Step
     | HandshakeState
     | Alert

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from tlsdiag.analysis import events
 from tlsdiag.analysis.context import InputContext, Observer
 from tlsdiag.analysis.fold import Folder
+from tlsdiag.analysis.outcome import resolve_codes
 from tlsdiag.analysis.parse import Parser
 from tlsdiag.analysis.read import InputStats, open_input
 from tlsdiag.analysis.sessions import Session, SessionBuilder
+from tlsdiag.analysis.summary import summarise
+from tlsdiag.analysis.views import AttemptView
 
 
 @dataclass
@@ -31,9 +34,25 @@ class Analysis:
     context: InputContext
     builder: SessionBuilder
 
+    _views: tuple[AttemptView, ...] | None = field(default=None, init=False, repr=False)
+
     @property
     def sessions(self) -> list[Session]:
         return self.builder.sessions
+
+    @property
+    def attempts(self) -> tuple[AttemptView, ...]:
+        """The typed view of every attempt, read for the log's versions (built once)."""
+        if self._views is None:
+            scope = self.context.scope()
+            self._views = tuple(summarise(session, scope) for session in self.sessions)
+        return self._views
+
+    @property
+    def primary_attempt(self) -> AttemptView | None:
+        """The attempt a report is about: the last one that failed, else the last one."""
+        primary = self.primary
+        return None if primary is None else next(view for view in self.attempts if view.index == primary.index)
 
     @property
     def primary(self) -> Session | None:
@@ -53,6 +72,8 @@ class Analysis:
         self.context = self.context._replace(
             mbedtls_version=version, mbedtls_series=selection.series, evidence=evidence + self.context.evidence
         )
+        resolve_codes(self.sessions, self.context.scope())
+        self._views = None
 
 
 class EventStream:
@@ -85,12 +106,14 @@ def analyse(source: str | os.PathLike[str] | None, stdin: BinaryIO | None = None
             builder.add(event)
         name = log.name
         stats = log.stats
+    context = observer.context()
+    resolve_codes(builder.sessions, context.scope())
     return Analysis(
         name=name,
         stats=stats,
         lines=parser.stats.lines,
         recognized_lines=min(parser.stats.lines, parser.stats.recognized_lines + folder.claimed_lines),
         dialects=dict(parser.stats.dialects),
-        context=observer.context(),
+        context=context,
         builder=builder,
     )

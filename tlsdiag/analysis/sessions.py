@@ -10,28 +10,26 @@ huge log keeps memory flat.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from tlsdiag.analysis import events
+from tlsdiag.analysis.outcome import FINAL_CALLS, FailureTest, final_error
 
 MAX_ITEMS = 256  # per list in a session: enough for any real handshake, bounded for garbage
 MAX_SESSIONS = 64  # beyond this, the oldest complete sessions are summarised and dropped
 
-#: calls whose failure ends an attempt (the value the application finally saw)
-FINAL_CALLS = frozenset(
-    {
-        "mbedtls_ssl_handshake",
-        "mbedtls_ssl_read",
-        "mbedtls_ssl_write",
-        "start_ssl_client",
-        "mbedtls_net_connect",
-        "ssl_handshake",
-        "mbedtls_ssl_setup",
-        "mbedtls_ctr_drbg_seed",
-    }
-)
+#: a console step that reports a certificate verification's result
+_VERIFY_REPORT = re.compile(r"\bverif", re.IGNORECASE)
+_OPEN = object()  # a session whose final error is not fixed yet
+
+
+@cache
+def _any_version() -> FailureTest:
+    return FailureTest()
 
 
 def _append(items: list[Any], item: Any) -> None:
@@ -68,22 +66,55 @@ class Session:
     first_ms: float | None = None
     last_ms: float | None = None
     largest_gap: tuple[float, int, int] | None = None  # (milliseconds, line before, line after)
+    handshake_done: int | None = None  # line where the handshake was seen to complete
+    library_messages: list[events.LibraryMessage] = field(default_factory=list)
+    debug_levels: set[str] = field(default_factory=set)  # debug levels of its step records
     _last_stamp: tuple[float, int] | None = None
+    _final: Any = field(default=_OPEN, repr=False)
+    _provisional: tuple[Any, Any] | None = field(default=None, repr=False)  # (state it was computed for, value)
+    _failed: tuple[Any, bool] | None = field(default=None, repr=False)
 
     @property
     def failed(self) -> bool:
-        return self.final_error is not None or any(step.outcome == "failed" for step in self.console)
+        """The attempt ended in a failure: a failing value, a step the program reported as failed, a crash
+        in the middle of it, or a certificate verification that failed in a handshake that never completed."""
+        key = (len(self.errors), len(self.console), len(self.verify), len(self.context_events), self.handshake_done)
+        if self._failed is None or self._failed[0] != key or self._final is not _OPEN:
+            self._failed = (key, self._compute_failed())
+        return self._failed[1]
+
+    def _compute_failed(self) -> bool:
+        if self.final_error is not None or any(self._fails(step) for step in self.console):
+            return True
+        if any(item.kind in _ENDS_IN_A_CRASH for item in self.context_events if item.env.line >= self.first_line):
+            return self.started
+        return self.handshake_done is None and any(item.flags_value or item.flag for item in self.verify)
+
+    def _fails(self, step: events.ConsoleStep) -> bool:
+        """A step the program reported as failed, except the report of a verification result after a
+        completed handshake (``Verifying peer X.509 certificate... failed`` under authmode optional):
+        the connection went on, and the result is a warning about it."""
+        if step.outcome != "failed":
+            return False
+        done = self.handshake_done
+        return done is None or step.env.line < done or _VERIFY_REPORT.search(step.step) is None
 
     @property
-    def final_error(self) -> events.ReturnValue | None:
-        """The value the application got back: the last failing top-level call."""
-        for error in reversed(self.errors):
-            if type(error) is events.ReturnValue and error.value < 0 and (error.function or "") in FINAL_CALLS:
-                return error
-        for error in reversed(self.errors):
-            if type(error) is events.ReturnValue and error.value < 0 and error.function is None:
-                return error
-        return None
+    def final_error(self) -> events.ReturnValue | events.CodeMention | None:
+        """The value the attempt failed with (see :func:`tlsdiag.analysis.outcome.final_error`).
+
+        Once the whole log is read, :meth:`conclude` fixes it for the log's versions; until then it is
+        computed for every version.
+        """
+        if self._final is not _OPEN:
+            return self._final  # type: ignore[no-any-return]
+        key = (len(self.errors), self.handshake_done)
+        if self._provisional is None or self._provisional[0] != key:
+            self._provisional = (key, final_error(self, _any_version()))
+        return self._provisional[1]
+
+    def conclude(self, final: events.ReturnValue | events.CodeMention | None) -> None:
+        self._final = final
 
     @property
     def last_step(self) -> tuple[int, str] | None:
@@ -140,6 +171,8 @@ class SessionBuilder:
 
     def _starts_attempt(self, event: events.Event, session: Session | None) -> bool:
         kind = type(event)
+        if session is not None and event.env.timestamp_ms is not None and self._clock_went_back(session, event.env):
+            return True  # a device that rebooted starts over: its later lines belong to a new attempt
         if kind not in _ATTEMPT_KINDS:
             return False
         if kind is events.Step:
@@ -148,15 +181,33 @@ class SessionBuilder:
             return session is None or session.entered
         if kind is events.ConsoleStep and "handshake" in event.step.lower():  # type: ignore[union-attr]
             return session is None or session.started or session.failed
+        if kind is events.ConsoleStep and event.step and session is not None and session.failed:  # type: ignore[union-attr]
+            # a program that failed and goes on with a step of its own is trying again (or was run again),
+            # unless it is only cleaning up after the failure
+            return not _CLEANUP.search(event.step)  # type: ignore[union-attr]
         if session is None or not session.failed:
             return False
         final = session.final_error
         if kind is events.ReturnValue and final is not None and event.env.line > final.env.line:
-            # a second top-level failure of the same attempt kind: the application tried again
-            return (final.function or "") in FINAL_CALLS and (event.function or "") in FINAL_CALLS  # type: ignore[union-attr]
+            # the application called the same function again and it failed again: a retry (a summary of
+            # the same failure, such as "Last error was", names no call)
+            test = _any_version()
+            again = event.function is not None and (
+                event.function == final.function or {event.function, final.function} <= FINAL_CALLS
+            )
+            return again and test.top_level(final) and test.top_level(event) and test.fails(event)
         if kind is events.Offered and event.kind == "ciphersuite":  # type: ignore[union-attr]
             return True
         return kind is events.TlsMessage and event.name == "ClientHello"  # type: ignore[union-attr]
+
+    @staticmethod
+    def _clock_went_back(session: Session, env: events.Envelope) -> bool:
+        """A timestamp well below the attempt's last one: the device restarted (ESP-IDF counts from boot)."""
+        stamp = env.timestamp_ms
+        previous = session._last_stamp
+        if stamp is None or previous is None:
+            return False
+        return stamp + _REBOOT_SLACK_MS < previous[0] and stamp < previous[0] / 2
 
     def _new(self, env: events.Envelope) -> Session:
         session = Session(index=len(self.sessions) + self.dropped_sessions, first_line=env.line, context=env.context)
@@ -182,8 +233,12 @@ class SessionBuilder:
         if session.role is None:
             session.role = _role(env.source_file)
         if kind is events.Step:
+            if env.level is not None:
+                session.debug_levels.add(env.level)  # the other events keep their envelopes
             if event.name == "handshake" and event.direction == "enter":
                 session.started = session.entered = True
+            elif event.name == "handshake" and event.direction == "leave" and session.started:
+                session.handshake_done = env.line
             elif event.name not in _NOISE_STEPS:
                 if event.direction == "enter":
                     session.current_step = (env.line, event.name)
@@ -195,8 +250,12 @@ class SessionBuilder:
                 session.role = event.role
             _append(session.states, (env.line, event.number, event.name))
         elif kind is events.ConsoleStep:
-            if "handshake" in event.step.lower():
+            # an outcome alone on its line (" ok" after the handshake's debug output) ends the step left open
+            step = event.step or next((item.step for item in reversed(session.console) if item.outcome is None), "")
+            if "handshake" in step.lower():
                 session.started = True
+                if event.outcome == "ok":
+                    session.handshake_done = env.line
             _append(session.console, event)
         elif kind is events.TlsMessage:
             session.started = True
@@ -216,12 +275,16 @@ class SessionBuilder:
             _append(session.offered, event)
         elif kind is events.Measure:
             _append(session.measures, event)
+            if event.name in _APPLICATION_DATA and session.handshake_done is None:
+                session.handshake_done = env.line  # application data only flows once the handshake is over
         elif kind in (events.CertificateText, events.CertificateDer):
             _append(session.certificates, event)
         elif kind is events.Context:
             _append(session.context_events, event)
         elif kind is events.Dump:
             session.dumps += 1
+        elif kind is events.LibraryMessage:
+            _append(session.library_messages, event)
 
     def _stamp(self, session: Session, stamp: float, line: int) -> None:
         if session.first_ms is None:
@@ -234,6 +297,19 @@ class SessionBuilder:
                 session.largest_gap = (gap, previous[1], line)
         session._last_stamp = (stamp, line)
 
+
+#: a program's clean-up steps after a failure, which belong to the failed attempt
+#: steps a program takes after a failure without trying again: cleaning up, or reporting on the
+#: connection that failed (its verification result, the peer's certificate)
+_CLEANUP = re.compile(
+    r"\b(?:clos\w*|clean\w*|free\w*|shut\w*|disconnect\w*|exit\w*|verif\w*|peer certificate|last error)\b",
+    re.IGNORECASE,
+)
+
+_APPLICATION_DATA = frozenset({"application_data_in", "application_data_out"})
+
+#: context lines that end an attempt in progress: the device crashed or a watchdog fired
+_ENDS_IN_A_CRASH = frozenset({"crash", "watchdog"})
 
 #: context lines that are themselves part of a connection attempt (esp-tls reporting on it)
 _CONNECTION_CONTEXT = frozenset(
@@ -251,6 +327,9 @@ _CONNECTION_CONTEXT = frozenset(
         "transport-errno",
     }
 )
+
+#: timestamps may run back a little (interleaved tasks, buffered output) without a restart
+_REBOOT_SLACK_MS = 1000.0
 
 #: the only event kinds that can open a new attempt
 _ATTEMPT_KINDS = frozenset({events.Step, events.ConsoleStep, events.ReturnValue, events.Offered, events.TlsMessage})

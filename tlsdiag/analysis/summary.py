@@ -1,217 +1,512 @@
-"""What a session amounts to, in the contract's terms: milestones reached, hellos, certificates,
-alerts, verify flags and decoded errors. Rules read these views; reporters print them.
+"""The last analysis stage: each attempt's events turned into the typed views of :mod:`~.views`.
+
+Everything later stages ask of an attempt is computed here once: how each printed value reads in
+the log's versions (names, kind, categories, whether it fails the attempt), the milestones reached
+(with those that other lines imply), the hellos, certificates from every source unified, alerts and
+verify flags without duplicates, and what the log could have shown at all.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from dataclasses import replace
 from typing import Any
 
 from tlsdiag.analysis import events
-from tlsdiag.analysis.context import InputContext
+from tlsdiag.analysis.outcome import FailureTest
 from tlsdiag.analysis.sessions import Session
-from tlsdiag.codes import Scope, decode_value
-from tlsdiag.knowledge import Knowledge, load
-from tlsdiag.paths import knowledge_path
-from tlsdiag.versions import VersionSelection
-
-
-@cache
-def step_milestones() -> dict[str, str]:
-    """mbedTLS step text -> the handshake milestone it completes (knowledge/tls/steps.toml)."""
-    from tlsdiag.cache import load_toml
-
-    return dict(load_toml(knowledge_path("tls", "steps.toml"))["step"])
-
-
-@cache
-def _verify_flags() -> tuple[tuple[int, str, str], ...]:
-    """(bit value, name, printed text) of every X.509 verify flag, in print order."""
-    from tlsdiag.knowledge import _json
-
-    rows = _json("x509", "verify-flags.json")["flag"]
-    return tuple((row["value"], row["name"], row.get("verify_info", "")) for row in rows)
-
-
-@cache
-def _alert_names() -> dict[int, str]:
-    from tlsdiag.knowledge import _json
-
-    return {row["value"]: row["tls_name"] for row in _json("tls", "alerts.json")["alert"]}
-
+from tlsdiag.analysis.views import (
+    AlertSeen,
+    AttemptView,
+    CertificateSeen,
+    Complaint,
+    ConsoleLine,
+    ContextLine,
+    Gap,
+    HelloView,
+    LibraryMessageSeen,
+    MessageSeen,
+    Milestone,
+    Offer,
+    PrintedValue,
+    RecordSeen,
+    Size,
+    VerifyFlag,
+    Visibility,
+)
+from tlsdiag.codes import Scope
+from tlsdiag.knowledge import load
+from tlsdiag.readings import decode_printed
 
 #: messages both sides send: ours are marked "(own)" so that the two stay apart
 _BOTH_SIDES = frozenset({"Certificate", "CertificateVerify", "ChangeCipherSpec", "Finished", "Alert"})
+_VERSION_NAMES = {"3:3": "TLS 1.2", "3:4": "TLS 1.3", "3:2": "TLS 1.1", "3:1": "TLS 1.0"}
+_VERIFY_PREFIX = "verify depth "
+#: a plausibility below this is a reading nobody would print (half a composite, an unlikely split)
+_PLAUSIBLE = 0.2
 
 
-def current_step(session: Session) -> str | None:
-    """The milestone the handshake was at when the log ends or fails (entered, maybe not finished)."""
-    if session.current_step is None:
-        return None
-    return step_milestones().get(session.current_step[1], session.current_step[1])
+def summarise(session: Session, scope: Scope) -> AttemptView:
+    """The typed view of one attempt, its values read in ``scope``."""
+    test = FailureTest(scope)
+    done = session.handshake_done
+    errors = tuple(
+        _printed(item, scope, test, session.index, done)
+        for item in session.errors
+        if type(item) in (events.ReturnValue, events.CodeMention) and item.value != 0  # type: ignore[union-attr]
+    )
+    final_event = session.final_error
+    final = None
+    if final_event is not None:
+        final = next(
+            (item for item in errors if (item.line, item.raw) == (final_event.env.line, final_event.raw)), None
+        )
+    milestones = _milestones(session)
+    current = session.current_step
+    steps = load().step_milestones
+    return AttemptView(
+        index=session.index,
+        first_line=session.first_line,
+        last_line=session.last_line,
+        role=session.role,
+        started=session.started,
+        failed=session.failed,
+        final=final,
+        console_failed=any(step.outcome == "failed" for step in session.console),
+        handshake_done=done,
+        milestones=milestones,
+        current_step=None if current is None else Milestone(current[0], steps.get(current[1], current[1])),
+        waiting_for=_waiting_for(session),
+        steps=tuple(Milestone(line, name) for line, name in session.steps),
+        errors=errors,
+        complaints=tuple(
+            Complaint(item.env.line, item.env.text, item.text, item.function, item.message_id, item.env.level)
+            for item in session.errors
+            if type(item) is events.ErrorText
+        ),
+        library_messages=tuple(
+            LibraryMessageSeen(item.env.line, item.env.text, item.id, item.source) for item in session.library_messages
+        ),
+        alerts=_alerts(session),
+        verify_flags=_verify_flags(session),
+        sizes=tuple(Size(item.env.line, item.env.text, item.name, item.value, item.limit) for item in session.measures),
+        records=tuple(
+            RecordSeen(item.env.line, item.env.text, item.direction, item.content_type, item.length, item.present)
+            for item in session.records
+        ),
+        messages=tuple(
+            MessageSeen(item.env.line, item.env.text, item.direction, item.name, item.message)
+            for item in session.messages
+        ),
+        offers=tuple(
+            Offer(item.env.line, item.env.text, item.kind, item.value, item.number) for item in session.offered
+        ),
+        certificates=_certificates(session),
+        context=tuple(
+            ContextLine(item.env.line, item.env.text, item.kind, item.value, item.detail)
+            for item in session.context_events
+        ),
+        console=tuple(ConsoleLine(item.env.line, item.env.text, item.step, item.outcome) for item in session.console),
+        client_hello=_client_hello(session),
+        server_hello=_server_hello(session),
+        dumps=session.dumps,
+        largest_gap=None if session.largest_gap is None else Gap(*session.largest_gap),
+        visibility=_visibility(session),
+    )
 
 
-def reached(session: Session) -> list[tuple[int, str]]:
-    """Handshake milestones in the order the log reached them, as (line, name)."""
-    table = step_milestones()
-    found: list[tuple[int, str]] = []
-    seen: set[str] = set()
+# --- printed values ----------------------------------------------------------------------------------------------
+
+
+def _printed(item: Any, scope: Scope, test: FailureTest, attempt: int, done: int | None) -> PrintedValue:
+    decoded = decode_printed(item.value, item.readings, scope)
+    complete = [entry for entry in decoded.interpretations if entry.complete and entry.plausibility >= _PLAUSIBLE]
+    best = max((entry.plausibility for entry in complete), default=0.0)
+    names: set[str] = set()
+    for entry in complete:
+        if entry.plausibility == best:
+            for part in entry.parts:
+                if part.name:
+                    names.add(part.name)
+                names.update(part.aliases)
+    env = item.env
+    return PrintedValue(
+        line=env.line,
+        quote=env.text,
+        value=item.value,
+        raw=item.raw,
+        function=item.function,
+        strerror=getattr(item, "text", None),
+        readings=item.readings,
+        names=frozenset(names),
+        kind=decoded.kind,
+        categories=frozenset(entry.category for entry in decoded.interpretations if entry.plausibility >= 0.9),
+        mentioned=type(item) is events.CodeMention,
+        top_level=test.top_level(item),
+        fails=test.fails(item, after_handshake=done is not None and env.line > done),
+        in_debug_trace=env.source_file is not None,
+        interpretations=decoded.interpretations,
+        source_file=env.source_file,
+        attempt=attempt,
+    )
+
+
+# --- milestones ---------------------------------------------------------------------------------------------------
+
+
+def _milestones(session: Session) -> tuple[Milestone, ...]:
+    """Handshake milestones in the order the log reached them, with those other lines imply.
+
+    A verify-callback block or a dumped peer certificate means the server's Certificate arrived, and
+    so did its ServerHello; a chosen cipher suite or a certificate request means the ServerHello did.
+    """
+    table = load().step_milestones
+    found: dict[str, Milestone] = {}
     for line, step in session.steps:
         name = table.get(step)
-        if name and name not in seen:
-            seen.add(name)
-            found.append((line, name))
+        if name and name not in found:
+            found[name] = Milestone(line, name)
     for message in session.messages:
         label = message.name
         if message.name in _BOTH_SIDES and message.direction == "out":
             label = f"{message.name} (own)"
-        if label not in seen:
-            seen.add(label)
-            found.append((message.env.line, label))
-    found.sort()
-    return found
+        if label not in found:
+            found[label] = Milestone(message.env.line, label)
+    for line, name in _implied(session):
+        if name not in found:
+            found[name] = Milestone(line, name, implied=True)
+    return tuple(sorted(found.values(), key=lambda item: (item.line, item.implied)))
 
 
-def alerts(session: Session) -> list[dict[str, Any]]:
-    names = _alert_names()
-    found: list[dict[str, Any]] = []
+def _implied(session: Session) -> list[tuple[int, str]]:
+    implied: list[tuple[int, str]] = []
+    for item in session.certificates:
+        if type(item) is events.CertificateText and (
+            item.origin.startswith(_VERIFY_PREFIX) or item.origin.startswith("peer certificate")
+        ):
+            implied += [(item.env.line, "ServerHello"), (item.env.line, "Certificate")]
+            break
+    for item in session.offered:
+        if item.kind == "chosen-ciphersuite" or (item.kind == "certificate-request"):
+            implied.append((item.env.line, "ServerHello"))
+            break
+    for item in session.errors:
+        if type(item) is events.ReturnValue and (item.function or "") in (
+            "x509_verify_cert",
+            "mbedtls_x509_crt_verify",
+        ):
+            implied += [(item.env.line, "ServerHello"), (item.env.line, "Certificate")]
+            break
+    return implied
+
+
+def _waiting_for(session: Session) -> str | None:
+    """The peer's message the device was parsing when the log ends, if it never arrived.
+
+    mbedTLS enters ``=> parse server hello`` before a byte of it has come; a step entered and never
+    left whose message was not decoded is what the device was still waiting for."""
+    current = session.current_step
+    if current is None:
+        return None
+    line, raw = current
+    finished = any(step == raw and step_line >= line for step_line, step in session.steps)
+    name = load().step_milestones.get(raw, raw)
+    incoming = "parse" in raw or "process" in raw
+    if incoming and not finished and name and session.message(name, "in") is None:
+        return name
+    return None
+
+
+# --- alerts, verify flags -------------------------------------------------------------------------------------------
+
+
+def _alerts(session: Session) -> tuple[AlertSeen, ...]:
+    names = load().alert_names
+    found: list[AlertSeen] = []
     for item in session.alerts:
         if type(item) is events.Alert:
             level, description, direction = item.level, item.description, item.direction
         else:
             message: Any = item.message
             level, description, direction = message.level, message.description, item.direction
+        if description is None:
+            continue
         duplicate = any(
-            other["description"] == description
-            and other["direction"] == direction
-            and abs(other["line"] - item.env.line) < 40
+            other.description == description and other.direction == direction and abs(other.line - item.env.line) < 40
             for other in found
         )
-        if duplicate or description is None:
-            continue
-        found.append(
-            {
-                "direction": direction,
-                "level": level,
-                "description": description,
-                "name": names.get(description, f"unknown ({description})"),
-                "line": item.env.line,
-            }
-        )
-    return found
+        if not duplicate:
+            name = names.get(description, f"unknown ({description})")
+            found.append(AlertSeen(item.env.line, item.env.text, direction, level, description, name))
+    return tuple(found)
 
 
-def verify_flags(session: Session) -> list[dict[str, Any]]:
+def _verify_flags(session: Session) -> tuple[VerifyFlag, ...]:
     """Verify flags from printed bit masks and from the texts mbedtls_x509_crt_verify_info prints."""
-    table = _verify_flags()
+    table = load().verify_flags
     by_text = {text.casefold(): name for _, name, text in table if text}
-    found: list[dict[str, Any]] = []
+    found: dict[str, VerifyFlag] = {}
 
-    def add(name: str, line: int) -> None:
-        if not any(item["name"] == name for item in found):
-            found.append({"name": name, "line": line})
+    def add(name: str, env: events.Envelope) -> None:
+        found.setdefault(name, VerifyFlag(env.line, env.text, name))
 
     for item in session.verify:
         if item.flags_value:
             for bit, name, _ in table:
                 if item.flags_value & bit:
-                    add(name, item.env.line)
+                    add(name, item.env)
         elif item.flag:
-            add(item.flag, item.env.line)
-    texts = [(e.env.line, e.text) for e in session.errors if type(e) is events.ErrorText]
-    texts += [(e.env.line, e.detail or "") for e in session.context_events if e.kind == "verification-info"]
-    for line, text in texts:
-        cleaned = text.strip().lstrip("!").strip().casefold()
-        name = by_text.get(cleaned)
+            add(item.flag, item.env)
+    texts = [(item.env, item.text) for item in session.errors if type(item) is events.ErrorText]
+    texts += [(item.env, item.detail or "") for item in session.context_events if item.kind == "verification-info"]
+    for env, text in texts:
+        name = by_text.get(text.strip().lstrip("!").strip().casefold())
         if name:
-            add(name, line)
-    return found
+            add(name, env)
+    for block in session.certificates:
+        if type(block) is events.CertificateText:
+            for name in _block_flags(block):
+                add(name, block.env)
+    if _unset_result(found, table) or any(item.flags_value and item.flags_value >= _UNSET for item in session.verify):
+        return ()
+    return tuple(sorted(found.values(), key=lambda item: item.line))
 
 
-def certificates(session: Session) -> list[dict[str, Any]]:
-    """Every certificate the log carried: from the wire (decoded bytes), from PEM, or as text."""
-    found: list[dict[str, Any]] = []
-    serials: set[str] = set()
+#: mbedtls_ssl_get_verify_result() when no verification ran (the handshake failed before the server's
+#: certificate was checked) returns 0xFFFFFFFF, and a wrapper that prints its flags anyway (esp-tls's
+#: "Failed to verify peer certificate!" followed by "verification info:") lists every flag, in table order
+_UNSET = 0xFFFFFFFF
+
+
+def _unset_result(found: dict[str, VerifyFlag], table: tuple[tuple[int, str, str], ...]) -> bool:
+    """The flags are the first ones of the table, all set: expired and revoked at once, which no real
+    verification of a device reports (revocation needs a CRL few devices load); the printed text, cut by the
+    wrapper's buffer, holds as many of the others as fitted."""
+    first = [name for _, name, text in table if text][:2]
+    return len(first) == 2 and all(name in found for name in first)
+
+
+def _block_flags(block: events.CertificateText) -> tuple[str, ...]:
+    """The verify flags printed under one verify-callback block."""
+    table = load().verify_flags
+    by_text = {text.casefold(): name for _, name, text in table if text}
+    found: list[str] = []
+    for item in block.verify:
+        if type(item) is events.VerifyInfo:
+            if item.flags_value:
+                found += [name for bit, name, _ in table if item.flags_value & bit]
+            elif item.flag:
+                found.append(item.flag)
+        elif type(item) is events.ErrorText:
+            name = by_text.get(item.text.strip().lstrip("!").strip().casefold())
+            if name:
+                found.append(name)
+    return tuple(dict.fromkeys(found))
+
+
+# --- certificates ---------------------------------------------------------------------------------------------------
+
+
+def _certificates(session: Session) -> tuple[CertificateSeen, ...]:
+    """Every certificate the log carried: from the wire (decoded bytes), from PEM, or printed as text."""
+    found: list[CertificateSeen] = []
+    serials: dict[str, int] = {}  # serial -> index in found
     for message in session.messages:
         if message.name != "Certificate":
             continue
         decoded: Any = message.message
         for index, entry in enumerate(getattr(decoded, "entries", ()) or ()):
+            info = entry.info
             data = entry.to_json()
-            info = data.get("certificate") or {}
-            serial = info.get("serial")
-            if serial:
-                serials.add(serial)
-            found.append(
-                {
-                    "source": "wire",
-                    "direction": message.direction,
-                    "position": index,
-                    "line": message.env.line,
-                    "size": data.get("length"),
-                    **info,
-                }
-            )
+            if info is not None and info.serial:
+                serials[info.serial] = len(found)
+            if info is None:
+                view = CertificateSeen(message.env.line, message.env.text, "wire", size=data.get("length"))
+            else:
+                view = _from_info(info, message.env, "wire", data.get("length"), details=tuple(data.items()))
+            found.append(replace(view, direction=message.direction, position=index))
     for item in session.certificates:
         if type(item) is events.CertificateDer:
-            info = item.info.to_json() if item.info is not None else {}  # type: ignore[attr-defined]
-            if info.get("serial") in serials:
+            info: Any = item.info
+            if info is None or (info.serial and info.serial in serials):
                 continue
-            found.append({"source": "pem", "line": item.env.line, "size": len(item.der), **info})
-        else:
-            fields = item.fields
-            serial = fields.get("serial number")
-            if serial in serials:
+            found.append(_from_info(info, item.env, "pem", len(item.der), details=tuple(info.to_json().items())))
+        elif type(item) is events.CertificateText:
+            view = _from_text(item)
+            if view.serial and view.serial in serials:
+                # the same certificate, decoded from the wire and printed by the verify callback: the
+                # callback's block adds where in the chain it was checked and the flags it got
+                index = serials[view.serial]
+                if view.depth is not None and found[index].depth is None:
+                    found[index] = replace(
+                        found[index], depth=view.depth, origin=view.origin, verify_flags=view.verify_flags
+                    )
                 continue
-            found.append(
-                {
-                    "source": "text",
-                    "origin": item.origin,
-                    "line": item.env.line,
-                    "subject": fields.get("subject name"),
-                    "issuer": fields.get("issuer name"),
-                    "serial": serial,
-                    "not_before": fields.get("issued on"),
-                    "not_after": fields.get("expires on"),
-                    "signature_algorithm": fields.get("signed using"),
-                    "key": fields.get("RSA key size") or fields.get("EC key size"),
-                    "san": fields.get("subject alt name") or fields.get("subject alt name entries"),
-                }
-            )
-            if serial:
-                serials.add(str(serial))
-    return found
+            if view.serial:
+                serials[view.serial] = len(found)
+            found.append(view)
+    return tuple(found)
 
 
-def client_hello(session: Session) -> dict[str, Any] | None:
-    message = next((m for m in session.messages if m.name == "ClientHello"), None)
+def _from_info(
+    info: Any, env: events.Envelope, source: str, size: int | None, details: tuple[tuple[str, Any], ...]
+) -> CertificateSeen:
+    names = tuple(info.san_dns) + tuple(info.san_ips)
+    if not names and info.common_name:
+        names = (info.common_name,)
+    return CertificateSeen(
+        line=env.line,
+        quote=env.text,
+        source=source,
+        size=size,
+        subject=info.subject,
+        issuer=info.issuer,
+        serial=info.serial,
+        not_before=None if info.not_before is None else info.not_before.isoformat().replace("+00:00", "Z"),
+        not_after=None if info.not_after is None else info.not_after.isoformat().replace("+00:00", "Z"),
+        signature_algorithm=info.signature_algorithm,
+        signature_hash=info.signature_hash,
+        key_type=info.key_type,
+        key_size=info.key_size,
+        names=names,
+        self_signed=info.self_signed,
+        is_ca=info.is_ca,
+        details=details,
+    )
+
+
+def _from_text(item: events.CertificateText) -> CertificateSeen:
+    fields: dict[str, Any] = dict(item.fields)
+    subject, issuer = fields.get("subject name"), fields.get("issuer name")
+    key = fields.get("RSA key size") or fields.get("EC key size")
+    key_type = "RSA" if fields.get("RSA key size") else ("EC" if fields.get("EC key size") else None)
+    depth = None
+    if item.origin.startswith(_VERIFY_PREFIX):
+        digits = item.origin[len(_VERIFY_PREFIX) :].strip()
+        depth = int(digits) if digits.isdigit() else None
+    signature = fields.get("signed using")
+    return CertificateSeen(
+        line=item.env.line,
+        quote=item.env.text,
+        source="text",
+        origin=item.origin,
+        depth=depth,
+        subject=subject,
+        issuer=issuer,
+        serial=fields.get("serial number"),
+        not_before=fields.get("issued on"),
+        not_after=fields.get("expires on"),
+        signature_algorithm=signature,
+        signature_hash=_hash_of(signature),
+        key_type=key_type,
+        key_size=_bits(key),
+        names=tuple(_names_of_text(fields)),
+        self_signed=bool(subject and subject == issuer),
+        is_ca=_ca_of(fields.get("basic constraints")),
+        verify_flags=_block_flags(item),
+        details=tuple((key, value) for key, value in fields.items()),
+    )
+
+
+def _hash_of(signature: Any) -> str | None:
+    """``RSA with SHA-256`` / ``ECDSA with SHA384`` -> ``sha256`` / ``sha384``."""
+    if not isinstance(signature, str):
+        return None
+    text = signature.upper().replace("-", "")
+    for name in ("SHA512", "SHA384", "SHA256", "SHA224", "SHA1", "MD5"):
+        if name in text:
+            return name.lower()
+    return None
+
+
+def _bits(value: Any) -> int | None:
+    digits = "".join(char for char in str(value or "").split(" bits")[0] if char.isdigit())
+    return int(digits) if digits else None
+
+
+def _ca_of(value: Any) -> bool | None:
+    if not isinstance(value, str) or "CA=" not in value:
+        return None
+    return value.split("CA=", 1)[1].strip().lower().startswith("true")
+
+
+def _names_of_text(fields: dict[str, Any]) -> list[str]:
+    """DNS names and addresses of a printed certificate: its SAN entries, else its CN."""
+    names: list[str] = []
+    entries = fields.get("subject alt name entries")
+    if isinstance(entries, list):
+        for entry in entries:
+            kind, _, value = str(entry).partition(":")
+            if value and kind.casefold() in ("dnsname", "ipaddress"):
+                names.append(value.strip())
+    text = fields.get("subject alt name")
+    if not names and isinstance(text, str) and text.strip():
+        names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        for part in str(fields.get("subject name") or "").split(","):
+            key, _, value = part.strip().partition("=")
+            if key.strip().upper() == "CN" and value.strip():
+                names.append(value.strip())
+    return names
+
+
+# --- hellos -----------------------------------------------------------------------------------------------------------
+
+
+def _client_hello(session: Session) -> HelloView | None:
+    message = next((item for item in session.messages if item.name == "ClientHello"), None)
     if message is not None:
-        data = dict(message.message.to_json())  # type: ignore[attr-defined]
-        data["line"] = message.env.line
-        data["source"] = "wire"
-        return data
+        hello: Any = message.message
+        data = dict(hello.to_json())
+        return HelloView(
+            line=message.env.line,
+            quote=message.env.text,
+            source="wire",
+            version=data.get("version"),
+            supported_versions=tuple(data.get("supported_versions") or ()),
+            ciphersuites=tuple(hello.cipher_suites or ()),
+            ciphersuite_names=tuple(data.get("ciphersuite_names") or ()),
+            server_name=data.get("server_name"),
+            supported_groups=tuple(data.get("supported_groups") or ()),
+            signature_algorithms=tuple(data.get("signature_algorithms") or ()),
+            key_share_groups=tuple(data.get("key_share_groups") or ()),
+            max_fragment_length=data.get("max_fragment_length"),
+            pre_shared_key=bool(getattr(hello, "pre_shared_key", None)),
+            details=tuple(data.items()),
+        )
     suites = [item for item in session.offered if item.kind == "ciphersuite" and item.number is not None]
     if not suites:
         return None
     name = next((item.value for item in session.offered if item.kind == "server-name"), None)
     version = next((item.value for item in session.offered if item.kind == "max-version"), None)
-    return {
-        "version": {"3:3": "TLS 1.2", "3:4": "TLS 1.3", "3:2": "TLS 1.1", "3:1": "TLS 1.0"}.get(version or "", version),
-        "ciphersuites": [f"0x{item.number:04x}" for item in suites],
-        "ciphersuite_names": [item.value for item in suites],
-        "extensions": [],
-        "server_name": name,
-        "line": suites[0].env.line,
-        "source": "debug-lines",
-    }
+    return HelloView(
+        line=suites[0].env.line,
+        quote=suites[0].env.text,
+        source="debug-lines",
+        version=_VERSION_NAMES.get(version or "", version),
+        ciphersuites=tuple(item.number for item in suites if item.number is not None),
+        ciphersuite_names=tuple(item.value for item in suites),
+        server_name=name,
+    )
 
 
-def server_hello(session: Session) -> dict[str, Any] | None:
-    message = next((m for m in session.messages if m.name in ("ServerHello", "HelloRetryRequest")), None)
+def _server_hello(session: Session) -> HelloView | None:
+    message = next((item for item in session.messages if item.name in ("ServerHello", "HelloRetryRequest")), None)
     if message is not None:
-        data = dict(message.message.to_json())  # type: ignore[attr-defined]
-        data["line"] = message.env.line
-        return data
+        hello: Any = message.message
+        data = dict(hello.to_json())
+        suite = getattr(hello, "cipher_suite", None)
+        return HelloView(
+            line=message.env.line,
+            quote=message.env.text,
+            source="wire",
+            version=data.get("version"),
+            ciphersuites=() if suite is None else (suite,),
+            ciphersuite_names=() if data.get("ciphersuite_name") is None else (data["ciphersuite_name"],),
+            hello_retry_request=bool(data.get("hello_retry_request")),
+            chosen_group=data.get("key_share_group"),
+            max_fragment_length=data.get("max_fragment_length"),
+            details=tuple(data.items()),
+        )
     chosen = [item for item in session.offered if item.kind == "chosen-ciphersuite"]
     if not chosen:
         return None
@@ -219,45 +514,61 @@ def server_hello(session: Session) -> dict[str, Any] | None:
 
     named = next((item for item in chosen if item.number is None), None)
     number = next((item.number for item in chosen if item.number is not None), None)
-    name = named.value if named is not None else (names.ciphersuite(number) if number is not None else chosen[0].value)
-    return {
-        "ciphersuite": f"0x{number:04x}" if number is not None else None,
-        "ciphersuite_name": name,
-        "line": chosen[0].env.line,
-        "source": "debug-lines",
-    }
+    label = named.value if named is not None else (names.ciphersuite(number) if number is not None else chosen[0].value)
+    return HelloView(
+        line=chosen[0].env.line,
+        quote=chosen[0].env.text,
+        source="debug-lines",
+        ciphersuites=() if number is None else (number,),
+        ciphersuite_names=(label,),
+        details=(("ciphersuite", None if number is None else f"0x{number:04x}"), ("ciphersuite_name", label)),
+    )
 
 
-def scope_for(context: InputContext, knowledge: Knowledge | None = None) -> Scope:
-    knowledge = knowledge or load()
-    return Scope(VersionSelection(context.mbedtls_version, context.mbedtls_series))
+# --- what the log could show ------------------------------------------------------------------------------------------
 
 
-def errors(sessions: list[Session], context: InputContext) -> list[dict[str, Any]]:
-    """Every error value printed, decoded for the version the log was inferred to come from."""
-    scope = scope_for(context)
-    decoded: dict[int, Any] = {}
-    found = []
-    for session in sessions:
-        for item in session.errors:
-            kind = type(item)
-            if kind is events.ErrorText:
-                continue
-            value = item.value  # type: ignore[union-attr]
-            if kind is events.ReturnValue and value >= 0:
-                continue
-            if value not in decoded:
-                decoded[value] = decode_value(value, scope)
-            entry = {
-                "line": item.env.line,
-                "function": getattr(item, "function", None),
-                "raw": item.raw,  # type: ignore[union-attr]
-                "value": value,
-                "session": session.index,
-                "kind": decoded[value].kind,
-                "interpretations": [interp.to_json() for interp in decoded[value].interpretations],
-            }
-            if kind is events.CodeMention:
-                entry["mentioned"] = True
-            found.append(entry)
-    return found
+def _kept(session: Session) -> list[Any]:
+    """Every event the session kept with its envelope (steps keep only their line and name)."""
+    return [
+        *session.errors,
+        *session.measures,
+        *session.records,
+        *session.messages,
+        *session.offered,
+        *session.alerts,
+        *session.verify,
+        *session.certificates,
+        *session.library_messages,
+    ]
+
+
+def _visibility(session: Session) -> Visibility:
+    kept = [item for item in _kept(session) if item.env.source_file is not None]
+    levels = set(session.debug_levels) | {item.env.level for item in kept}
+    errors_only = not (
+        session.steps
+        or session.messages
+        or session.records
+        or session.offered
+        or session.measures
+        or session.certificates
+        or session.alerts
+        or session.console
+        or session.states
+    )
+    return Visibility(
+        debug_levels=frozenset(int(level) for level in levels if level and level.isdigit()),
+        steps=bool(session.steps or session.states),
+        hello_details=any(item.kind in ("ciphersuite", "max-version") for item in session.offered),
+        dumps=session.dumps > 0,
+        messages_decoded=bool(session.messages),
+        console=bool(session.console),
+        starts_mid_handshake=session.started
+        and not session.entered
+        and not session.console
+        and bool(session.steps)
+        and not any(name == "write client hello" for _, name in session.steps[:3]),
+        only_the_error=errors_only,
+        tls13_files=any((item.env.source_file or "").startswith("ssl_tls13_") for item in kept),
+    )

@@ -1,31 +1,40 @@
-"""The rule engine: declarative rules from ``knowledge/rules/*.toml`` evaluated over a session.
+"""The diagnosis: declarative rules, and a differential of causes weighed by what the log shows.
 
-A rule holds an id, a title, a category and severity, a base confidence, conditions
+Rules (``knowledge/rules/*.toml``) hold an id, a title, a category, the root cause they diagnose
+(``cause``, an id of ``knowledge/diagnosis/causes.toml``), a severity and a confidence, conditions
 (``[rule.when]``: all must hold; ``[[rule.any]]``: at least one table must hold; ``[rule.unless]``:
-none may hold), an explanation and fixes written as Jinja-free ``{placeholders}`` filled from the
-facts the predicates found, and references. Python only supplies the predicates
+none may hold), an explanation with ``{placeholders}`` filled from the facts the predicates found,
+notes shown only when their facts hold, fixes and references. Python only supplies the predicates
 (:mod:`tlsdiag.rules.predicates`); no rule is code.
 
-Ranking: failures first; a finding that explains the failure before one that only restates the
-code; then confidence, which grows with every independent signal that matched.
+A rule's confidence is lowered for everything it had to assume (an absence the log could not show,
+a version the log does not state, a code read with doubt). For a failed attempt, the failure rules
+that fired are then weighed against the differential of the code it failed with
+(:mod:`tlsdiag.rules.differential`): each candidate cause ends with its share of the evidence as its
+confidence. A log with nothing but the code gets the differential itself: the likely causes, ranked,
+each with what would confirm it and what to print next.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from tlsdiag.analysis.summary import scope_for
-from tlsdiag.knowledge import fixes_from
+from tlsdiag.analysis.views import AttemptView
+from tlsdiag.knowledge import fixes_from, load
 from tlsdiag.model import Finding, Fix
 from tlsdiag.paths import knowledge_path
+from tlsdiag.rules import differential
+from tlsdiag.rules.diagnosis import Diagnosis, FailureDiagnosis, group_key, is_thin
 from tlsdiag.rules.predicates import PREDICATES, Match, Subject, load_predicate_modules
+from tlsdiag.rules.texts import fill
 
 MAX_RECORD_CONTENT = 16384  # TLS plaintext record limit, the largest any content-length option may be
 SIGNAL_BONUS = 0.03  # per extra matched condition: several signals raise confidence
+ASSUMPTION_PENALTY = 0.6  # per thing a rule had to take for granted (an absence the log could not show...)
 MAX_CONFIDENCE = 0.99
 _SEVERITY_ORDER = {"failure": 0, "warning": 1, "info": 2}
 
@@ -43,26 +52,20 @@ def load_rules() -> tuple[dict[str, Any], ...]:
     return tuple(rules)
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([^{}]*))?\}")
+@dataclass
+class Hit:
+    """A rule whose conditions held: its finding before it is weighed against the other causes."""
+
+    rule: dict[str, Any]
+    finding: Finding
+    matches: list[Match]
 
 
-def _fill(text: str, facts: dict[str, Any]) -> str:
-    """Fill ``{name}`` and ``{name|fallback words}`` from the facts; an unknown name without a fallback stays
-    visible as it is written, so that a missing fact shows instead of silently vanishing."""
-
-    def replace(match: re.Match[str]) -> str:
-        name, fallback = match.group(1), match.group(2)
-        if name in facts:
-            return str(facts[name])
-        return fallback if fallback is not None else match.group(0)
-
-    return _PLACEHOLDER.sub(replace, text)
-
-
-def _evaluate(conditions: dict[str, Any], subject: Subject) -> list[Match] | None:
+def _evaluate(conditions: dict[str, Any] | Iterable[tuple[str, Any]], subject: Subject) -> list[Match] | None:
     load_predicate_modules()
     matches = []
-    for name, argument in conditions.items():
+    items = conditions.items() if isinstance(conditions, dict) else conditions
+    for name, argument in items:
         check = PREDICATES.get(name)
         if check is None:
             raise KeyError(f"unknown rule condition {name!r}")
@@ -74,6 +77,12 @@ def _evaluate(conditions: dict[str, Any], subject: Subject) -> list[Match] | Non
 
 
 def evaluate(rule: dict[str, Any], subject: Subject) -> Finding | None:
+    """The rule's finding on ``subject`` with its own confidence, or None when its conditions do not hold."""
+    hit = _hit(rule, subject)
+    return None if hit is None else hit.finding
+
+
+def _hit(rule: dict[str, Any], subject: Subject) -> Hit | None:
     matches = _evaluate(rule.get("when", {}), subject)
     if matches is None:
         return None
@@ -88,43 +97,73 @@ def evaluate(rule: dict[str, Any], subject: Subject) -> Finding | None:
         return None
     facts: dict[str, Any] = {"stack": subject.stack}
     evidence: dict[int, str] = {}
+    assumptions: list[str] = []
     signals = 0
     for match in matches:
         facts.update({key: value for key, value in match.facts.items() if value is not None})
         if match.evidence:
             signals += 1
-        for event in match.evidence:
-            evidence.setdefault(event.env.line, event.env.text)
+        for item in match.evidence:
+            evidence.setdefault(item.line, item.quote)
+        assumptions.extend(match.assumptions)
     _derived_facts(facts)
+    assumptions = list(dict.fromkeys(assumptions))
     confidence = min(MAX_CONFIDENCE, float(rule.get("confidence", 0.5)) + SIGNAL_BONUS * max(0, signals - 1))
+    confidence *= ASSUMPTION_PENALTY ** len(assumptions)
+    confidence *= _reading_doubt(rule, subject)
+    explanation = fill(rule.get("explanation", ""), facts)
+    notes = [fill(note["text"], facts) for note in rule.get("notes", ()) if _note_holds(note, subject, facts)]
+    if notes:
+        explanation = " ".join([explanation, *notes]).strip()
     fixes = tuple(
         _fix(fix, raw, facts)
         for fix, raw in zip(fixes_from(rule.get("fixes", ())), rule.get("fixes", ()), strict=True)
-        if _fix_applies(fix, raw, subject) and _facts_allow(raw, facts)
+        if load().fix_applies(fix, subject.stack) and _facts_allow(raw, facts)
     )
-    return Finding(
+    finding = Finding(
         rule=rule["id"],
         name=rule.get("name", rule["id"]),
-        title=_fill(rule["title"], facts),
+        title=fill(rule["title"], facts),
         category=rule["category"],
         severity=rule.get("severity", "failure"),
         confidence=confidence,
         evidence=tuple(sorted(evidence.items())),
-        explanation=_fill(rule.get("explanation", ""), facts),
+        explanation=explanation,
         fixes=fixes,
         references=tuple(rule.get("references", ())),
         explains=bool(rule.get("explains", True)),
         facts=tuple(sorted((key, value) for key, value in facts.items() if isinstance(value, (str, int, float)))),
+        cause=rule.get("cause"),
+        assumptions=tuple(assumptions),
     )
+    return Hit(rule, finding, matches)
+
+
+def _reading_doubt(rule: dict[str, Any], subject: Subject) -> float:
+    """A rule that rests on the final error's name is as sure as the reading of that value."""
+    final = subject.attempt.final
+    names = {name for table in (rule.get("when", {}), *rule.get("any", ())) for name in table}
+    if final is None or not names & {"error", "final_error", "error_category", "defined_error"}:
+        return 1.0
+    return max(0.5, final.reading_share)
+
+
+def _note_holds(note: dict[str, Any], subject: Subject, facts: dict[str, Any]) -> bool:
+    """A note of an explanation is shown only where its facts hold (the stack, a fact the rule found)."""
+    stacks = note.get("stacks")
+    if stacks and subject.stack not in stacks:
+        return False
+    needed = note.get("only_if_fact")
+    return needed is None or needed in facts
 
 
 def _fix(fix: Fix, raw: dict[str, Any], facts: dict[str, Any]) -> Fix:
     """A fix with its placeholders filled; a value whose facts are missing falls back to ``default``."""
-    value = _fill(fix.value, facts) if fix.value else None
+    value = fill(fix.value, facts) if fix.value else None
     if value is not None and "{" in value:
         value = str(raw["default"]) if "default" in raw else None
-    action = _fill(fix.action, facts if value is None else {**facts, **_value_facts(raw, value)})
-    return Fix(fix.target, action, fix.option, value, fix.platform)
+    action = fill(fix.action, facts if value is None else {**facts, **_value_facts(raw, value)})
+    return fix._replace(action=action, value=value)
 
 
 def _value_facts(raw: dict[str, Any], value: str) -> dict[str, Any]:
@@ -142,13 +181,6 @@ def _facts_allow(raw: dict[str, Any], facts: dict[str, Any]) -> bool:
     return (needed is None or needed in facts) and (blocked is None or blocked not in facts)
 
 
-def _fix_applies(fix: Fix, raw: dict[str, Any], subject: Subject) -> bool:
-    """Show ESP-IDF options to ESP-IDF users, Zephyr options to Zephyr users; a fix may name its ``stacks``."""
-    per_stack = {"sdkconfig": {"esp-idf", "arduino-esp32"}, "zephyr-kconfig": {"zephyr"}, "arduino": {"arduino-esp32"}}
-    stacks = set(raw.get("stacks", ())) or per_stack.get(fix.target)
-    return stacks is None or subject.stack == "unknown" or subject.stack in stacks
-
-
 def _derived_facts(facts: dict[str, Any]) -> None:
     """Values fixes need that are computed from facts: a buffer size that fits what was too large."""
     for key in ("cert_too_large", "record_too_large", "input_record"):
@@ -163,30 +195,265 @@ def _derived_facts(facts: dict[str, Any]) -> None:
                 facts[f"{key}_over_record_limit"] = size
 
 
-def _rank(finding: Finding) -> tuple[int, int, float]:
-    return (_SEVERITY_ORDER.get(finding.severity, 3), 0 if finding.explains else 1, -finding.confidence)
+# --- the diagnosis of one attempt -----------------------------------------------------------------------------
+
+
+def subject_for(
+    attempt: AttemptView, context: Any, comparison: Any = None, earlier: tuple[AttemptView, ...] = ()
+) -> Subject:
+    return Subject(
+        attempt=attempt,
+        stack=context.stack,
+        series=context.mbedtls_series,
+        scope=context.scope(),
+        version_known=len(context.mbedtls_series) <= 2,
+        platform_version=context.platform_version,
+        earlier_success=any(item.handshake_done is not None and not item.failed for item in earlier),
+        diff=comparison,
+    )
 
 
 def diagnose(analysis: Any, comparison: Any = None) -> list[Finding]:
-    """Findings for the analysis' primary session, ranked (most likely root cause first).
+    """Findings for the analysis' primary attempt, ranked (most likely root cause first).
 
     With ``comparison`` (a :class:`tlsdiag.diff.Comparison` whose failing side is ``analysis``) the
     rules that read the difference to a working run can match too.
     """
-    session = analysis.primary
-    if session is None:
+    attempt = analysis.primary_attempt
+    if attempt is None:
         return []
-    subject = Subject(
-        session=session,
-        stack=analysis.context.stack,
-        series=analysis.context.mbedtls_series,
-        scope=scope_for(analysis.context),
-        diff=comparison,
+    earlier = tuple(item for item in analysis.attempts if item.index < attempt.index)
+    return diagnose_attempt(attempt, analysis.context, comparison, earlier)
+
+
+#: the causes shown for a verification that failed under authmode optional (the handshake went on)
+MAX_OPTIONAL_CAUSES = 2
+
+#: at most this many failed attempts are diagnosed one by one (the latest); older ones are only counted
+MAX_DIAGNOSED_ATTEMPTS = 24
+
+
+def diagnose_log(analysis: Any, comparison: Any = None) -> Diagnosis:
+    """Every distinct failure of the log, the latest first, and its verdict (see :mod:`.diagnosis`)."""
+    attempts = analysis.attempts
+    primary = analysis.primary_attempt
+    failed = [item for item in attempts if item.failed]
+    groups: dict[Any, list[tuple[AttemptView, tuple[Finding, ...]]]] = {}
+    for attempt in reversed(failed[-MAX_DIAGNOSED_ATTEMPTS:]):
+        earlier = tuple(item for item in attempts if item.index < attempt.index)
+        given = comparison if primary is not None and attempt.index == primary.index else None
+        findings = tuple(diagnose_attempt(attempt, analysis.context, given, earlier))
+        groups.setdefault(group_key(attempt, findings), []).append((attempt, findings))
+    failures = []
+    for members in groups.values():
+        latest, findings = members[0]
+        failures.append(
+            FailureDiagnosis(
+                attempts=tuple(sorted(item.index for item, _ in members)),
+                first_line=latest.first_line,
+                last_line=latest.last_line,
+                error=None if latest.final is None else latest.final.raw,
+                error_line=None if latest.final is None else latest.final.line,
+                findings=findings,
+                thin=is_thin(findings),
+            )
+        )
+    if failures:
+        findings = failures[0].findings
+    elif primary is not None:
+        earlier = tuple(item for item in attempts if item.index < primary.index)
+        findings = tuple(diagnose_attempt(primary, analysis.context, comparison, earlier))
+    else:
+        findings = ()
+    dropped = getattr(getattr(analysis, "builder", None), "dropped_sessions", 0)
+    return Diagnosis(
+        verdict=_verdict(primary, attempts, findings),
+        findings=findings,
+        failures=tuple(failures),
+        attempts_seen=len(attempts) + dropped,
+        attempts_failed=len(failed),
     )
-    findings = [finding for rule in load_rules() if (finding := evaluate(rule, subject)) is not None]
-    findings += _code_findings(subject, findings)
-    findings.sort(key=_rank)
-    return _dedupe(findings)
+
+
+def _verdict(primary: AttemptView | None, attempts: tuple[AttemptView, ...], findings: tuple[Finding, ...]) -> str:
+    if primary is not None and primary.failed:
+        explained = any(item.severity == "failure" and item.explains and item.basis == "rule" for item in findings)
+        return "failed-explained" if explained else "failed-unexplained"
+    return "ok" if attempts else "no-tls"
+
+
+def diagnose_attempt(
+    attempt: AttemptView, context: Any, comparison: Any = None, earlier: tuple[AttemptView, ...] = ()
+) -> list[Finding]:
+    """Findings for one attempt; ``earlier`` are the attempts before it in the same log."""
+    subject = subject_for(attempt, context, comparison, earlier)
+    hits = [hit for rule in load_rules() if (hit := _hit(rule, subject)) is not None]
+    failures = [hit for hit in hits if hit.finding.severity == "failure"]
+    others = sorted((hit.finding for hit in hits if hit.finding.severity != "failure"), key=_rank)
+    if not attempt.failed and not failures:
+        if attempt.verify_flags and attempt.handshake_done is not None:
+            # verification failed and the handshake went on (authmode optional): what the flags say is wrong
+            # with the certificate comes first, as a warning, then the finding about the authentication mode
+            flagged = [
+                finding._replace(severity="warning")
+                for finding in _weigh(subject, [])[:MAX_OPTIONAL_CAUSES]
+                if finding.basis == "differential"
+            ]
+            return _dedupe([*flagged, *others])
+        return others
+    weighed = _weigh(subject, failures)
+    return _dedupe([*weighed, *others])
+
+
+def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
+    """The failure findings: rules and the differential of the final error, each with its share of the evidence."""
+    attempt = subject.attempt
+    final = attempt.final
+    prior = differential.priors(final, subject.stack, verify_failed=bool(attempt.verify_flags))
+    code_finding = None
+    if not prior and final is not None:
+        code_finding = _code_meaning(subject)
+        if code_finding is not None:
+            prior = {_CODE: 1.0}
+    clues = [
+        (clue, _combined(matches))
+        for clue in differential.knowledge().clues
+        if (matches := _evaluate(clue.when, subject)) is not None
+    ]
+    # of two rules naming the same cause with the same strength, the one that read a working run says more
+    failures = sorted(failures, key=lambda hit: not _reads_comparison(hit.rule))
+    rules = [(_cause_of(hit), hit, _evidence_strength(hit, attempt)) for hit in failures]
+    share = final.reading_share if final is not None else 1.0
+    candidates = differential.weigh(prior, clues, rules, share)
+    findings = []
+    for candidate in differential.shown(candidates):
+        if candidate.rule is not None:
+            finding = candidate.rule.finding
+            agreeing = [f"{hit.finding.rule} reaches the same cause: {hit.finding.title}" for hit in candidate.agreeing]
+            findings.append(
+                finding._replace(
+                    confidence=candidate.confidence,
+                    clues=tuple(dict.fromkeys([*candidate.clues, *agreeing])),
+                    agreeing=tuple(dict.fromkeys(hit.finding.rule for hit in candidate.agreeing)),
+                )
+            )
+        elif candidate.cause == _CODE and code_finding is not None:
+            findings.append(code_finding._replace(confidence=candidate.confidence))
+        elif candidate.cause in differential.knowledge().causes:
+            findings.append(_differential_finding(subject, candidate))
+    findings.sort(key=lambda item: -item.confidence)
+    return findings
+
+
+_CODE = "code-meaning"
+
+
+def _evidence_strength(hit: Hit, attempt: AttemptView) -> float:
+    """The confidence a rule brings beyond the code itself.
+
+    A rule whose every piece of evidence is the failing value (a thin paste of ``-0x7280`` matches a
+    "server closed" rule) tells nothing the code's differential does not already say: it keeps a
+    weak vote, so that the prior decides. A rule that rests on other lines keeps its confidence."""
+    final = attempt.final
+    if final is None:
+        return hit.finding.confidence
+    own = {item.line for item in attempt.errors if item.value == final.value}
+    lines = {line for line, _ in hit.finding.evidence}
+    if lines and not lines <= own:
+        return hit.finding.confidence
+    return min(hit.finding.confidence, differential.RESTATED)
+
+
+def _reads_comparison(rule: dict[str, Any]) -> bool:
+    """Whether a rule's conditions read the difference to a working run (``diff_*`` predicates)."""
+    return any(str(name).startswith("diff_") for name in rule.get("when", {}))
+
+
+def _cause_of(hit: Hit) -> str:
+    cause = hit.rule.get("cause")
+    return str(cause) if cause else f"rule:{hit.rule['id']}"
+
+
+def _combined(matches: list[Match]) -> Match:
+    combined = Match()
+    for match in matches:
+        combined.evidence.extend(match.evidence)
+        combined.facts.update({key: value for key, value in match.facts.items() if value is not None})
+    return combined
+
+
+def _differential_finding(subject: Subject, candidate: differential.Candidate) -> Finding:
+    """A cause of the differential that no rule confirmed: how often it gives this code, and how to tell."""
+    cause = differential.knowledge().causes[candidate.cause]
+    final = subject.attempt.final
+    facts: dict[str, Any] = {"stack": subject.stack}
+    evidence: dict[int, str] = {}
+    if final is not None:
+        name = sorted(final.names)[0] if final.names else final.hex
+        facts.update({"error": final.raw, "error_name": name})
+        evidence[final.line] = final.quote
+    for item in candidate.clue_evidence:
+        evidence.setdefault(item.line, item.quote)
+    fixes = tuple(
+        fix for fix in cause.fixes if load().fix_applies(fix, subject.stack) and fix.applicability != "unsafe"
+    )
+    return Finding(
+        rule=f"TLS-DX-{cause.id}",
+        name=cause.id,
+        title=cause.title,
+        category=cause.category,
+        severity="failure",
+        confidence=candidate.confidence,
+        evidence=tuple(sorted(evidence.items())),
+        explanation=fill(cause.explanation, facts),
+        fixes=fixes,
+        references=cause.sources,
+        explains=False,
+        cause=cause.id,
+        basis="differential",
+        clues=tuple(dict.fromkeys([*_prior_clue(subject, candidate), *candidate.clues])),
+        confirm=cause.confirm,
+        rule_out=cause.rule_out,
+        next_steps=cause.next_steps,
+    )
+
+
+def _prior_clue(subject: Subject, candidate: differential.Candidate) -> list[str]:
+    """Why a cause of the differential is there at all: the code, and how often the cause is behind it."""
+    final = subject.attempt.final
+    if final is None or candidate.prior <= differential.OFF_LIST_PRIOR:
+        return []
+    name = sorted(final.names)[0] if final.names else final.hex
+    share = max(1, round(candidate.prior * 100))
+    return [f"{final.raw} is {name}; this cause is behind about {share} % of the public threads that show it"]
+
+
+def _code_meaning(subject: Subject) -> Finding | None:
+    """When no entry of the differential lists the code, the code's own knowledge says what it means."""
+    final = subject.attempt.final
+    if final is None or not final.interpretations or not final.names:
+        return None
+    best = final.interpretations[0]
+    names = " + ".join(part.name or part.hex for part in best.parts)
+    return Finding(
+        rule="TLS-CODE-000",
+        name="error-code",
+        title=f"{final.function or 'The call'} failed with {final.raw} ({names})",
+        category=best.category,
+        severity="failure",
+        confidence=0.5,
+        evidence=((final.line, final.quote),),
+        explanation=best.meaning or "",
+        fixes=tuple(fix for fix in best.fixes if load().fix_applies(fix, subject.stack)),
+        references=best.references,
+        explains=False,
+        basis="differential",
+        next_steps=best.next_steps,
+    )
+
+
+def _rank(finding: Finding) -> tuple[int, int, float]:
+    return (_SEVERITY_ORDER.get(finding.severity, 3), 0 if finding.explains else 1, -finding.confidence)
 
 
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
@@ -200,35 +467,4 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return kept
 
 
-def _code_findings(subject: Subject, findings: list[Finding]) -> list[Finding]:
-    """When no rule explains the final error, the code's own knowledge still says what it means."""
-    final = subject.session.final_error
-    if final is None:
-        return []
-    if any(finding.severity == "failure" and finding.explains for finding in findings):
-        return []
-    from tlsdiag.codes import decode_value
-
-    decoded = decode_value(final.value, subject.scope)
-    if not decoded.interpretations:
-        return []
-    best = decoded.interpretations[0]
-    names = " + ".join(part.name or part.hex for part in best.parts)
-    return [
-        Finding(
-            rule="TLS-CODE-000",
-            name="error-code",
-            title=f"{final.function or 'The call'} failed with {final.raw} ({names})",
-            category=best.category,
-            severity="failure",
-            confidence=0.5 if len(decoded.interpretations) == 1 else 0.35,
-            evidence=((final.env.line, final.env.text),),
-            explanation=best.meaning or "",
-            fixes=tuple(fix for fix in best.fixes if _fix_applies(fix, {}, subject)),
-            references=best.references,
-            explains=False,
-        )
-    ]
-
-
-__all__ = ["diagnose", "evaluate", "load_rules"]
+__all__ = ["Diagnosis", "diagnose", "diagnose_attempt", "diagnose_log", "evaluate", "load_rules"]

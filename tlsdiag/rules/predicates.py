@@ -1,9 +1,13 @@
-"""The condition vocabulary of rules: named, tested predicates over one session.
+"""The condition vocabulary of rules: named, tested predicates over one attempt's typed view.
 
 A rule's ``[rule.when]`` table maps predicate names to arguments (``error = ["MBEDTLS_ERR_..."]``,
 ``alert_received = [40]``, ``reached = ["ClientHello"]``...). Each predicate returns a
-:class:`Match` (the events it rests on, and facts that explanations and fix values can use) or
-None. Predicates never parse text: they read the session model and the decoded codes.
+:class:`Match` or None. A match carries the view items it rests on (each knows its line and text),
+facts that explanations and fix values can use, and the **assumptions** it had to make: a
+predicate about absence ("no ServerHello arrived") that the log could not have shown either way
+(no handshake steps printed) still matches, but says so, and the engine lowers the rule's
+confidence for it. Predicates read :class:`~tlsdiag.analysis.views.AttemptView` only; they never
+look at log text or events.
 """
 
 from __future__ import annotations
@@ -13,53 +17,36 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from tlsdiag.analysis import events, summary
-from tlsdiag.analysis.sessions import Session
-from tlsdiag.codes import Scope, decode_value
+from tlsdiag.analysis.views import AttemptView, Milestone, PrintedValue
+from tlsdiag.codes import Scope
 
 
 @dataclass
 class Match:
-    evidence: list[events.Event] = field(default_factory=list)
+    evidence: list[Any] = field(default_factory=list)  # view items: each has .line and .quote
     facts: dict[str, Any] = field(default_factory=dict)
+    assumptions: list[str] = field(default_factory=list)  # what the match takes for granted
 
 
 @dataclass
 class Subject:
-    """What the predicates look at: a session, the whole analysis' context, and memoised views."""
+    """What the predicates look at: one attempt's view and what is known of the log as a whole."""
 
-    session: Session
+    attempt: AttemptView
     stack: str
     series: tuple[str, ...]
     scope: Scope
-    diff: Any = None  # a tlsdiag.diff.Comparison when the session is the failing side of a diff
-    _names: dict[int, frozenset[str]] = field(default_factory=dict)
-    _reached: list[tuple[int, str]] | None = None
-
-    def names_of(self, value: int) -> frozenset[str]:
-        """Every name the value has (whole or composite parts, aliases) in the versions in scope."""
-        if value not in self._names:
-            decoded = decode_value(value, self.scope)
-            found = set()
-            for interpretation in decoded.interpretations:
-                if not interpretation.complete or interpretation.plausibility < 0.2:
-                    continue  # half a composite, or an unlikely split: not evidence of any code
-                for part in interpretation.parts:
-                    if part.name:
-                        found.add(part.name)
-                    found.update(part.aliases)
-            self._names[value] = frozenset(found)
-        return self._names[value]
-
-    def categories_of(self, value: int) -> frozenset[str]:
-        decoded = decode_value(value, self.scope)
-        return frozenset(item.category for item in decoded.interpretations if item.plausibility >= 0.9)
+    version_known: bool = True
+    platform_version: str | None = None
+    earlier_success: bool = False  # an earlier attempt of the same log completed its handshake
+    diff: Any = None  # a tlsdiag.diff.Comparison when the attempt is the failing side of a diff
 
     @property
-    def reached(self) -> list[tuple[int, str]]:
-        if self._reached is None:
-            self._reached = summary.reached(self.session)
-        return self._reached
+    def reached(self) -> tuple[Milestone, ...]:
+        return self.attempt.milestones
+
+    def values(self) -> Iterable[PrintedValue]:
+        return self.attempt.errors
 
 
 Predicate = Callable[[Subject, Any], Match | None]
@@ -89,14 +76,14 @@ def predicate(name: str) -> Callable[[Predicate], Predicate]:
     return register
 
 
-def _as_list(argument: Any) -> list[Any]:
-    return list(argument) if isinstance(argument, (list, tuple)) else [argument]
+def as_list(argument: Any) -> list[Any]:
+    return list(argument) if isinstance(argument, (list, tuple, set, frozenset)) else [argument]
 
 
-def _numeric_errors(subject: Subject) -> Iterable[events.ReturnValue | events.CodeMention]:
-    for item in subject.session.errors:
-        if (type(item) is events.ReturnValue and item.value < 0) or type(item) is events.CodeMention:
-            yield item  # type: ignore[misc]
+def strongest(items: Iterable[PrintedValue]) -> PrintedValue | None:
+    """The value a program printed rather than one mentioned in prose, first come."""
+    pool = list(items)
+    return next((item for item in pool if not item.mentioned), pool[0] if pool else None)
 
 
 # --- errors --------------------------------------------------------------------------------------------------
@@ -104,21 +91,22 @@ def _numeric_errors(subject: Subject) -> Iterable[events.ReturnValue | events.Co
 
 @predicate("error")
 def error(subject: Subject, names: Any) -> Match | None:
-    """An error value in the session has one of ``names`` (as a whole, or as a composite part)."""
-    wanted = set(_as_list(names))
-    hits = [item for item in _numeric_errors(subject) if subject.names_of(item.value) & wanted]
+    """An error value in the attempt has one of ``names`` (as a whole, or as a composite part)."""
+    wanted = set(as_list(names))
+    hits = [item for item in subject.values() if item.names & wanted]
     if not hits:
         return None
-    first = next((item for item in hits if type(item) is events.ReturnValue), hits[0])
-    name = sorted(subject.names_of(first.value) & wanted)[0]
+    first = strongest(hits)
+    assert first is not None
+    name = sorted(first.names & wanted)[0]
     return Match(hits[:3], {"error": first.raw, "error_name": name, "error_value": first.value})
 
 
 @predicate("final_error")
 def final_error(subject: Subject, names: Any) -> Match | None:
-    """The value the application finally got has one of ``names``."""
-    final = subject.session.final_error
-    if final is None or not subject.names_of(final.value) & set(_as_list(names)):
+    """The value the attempt finally failed with has one of ``names``."""
+    final = subject.attempt.final
+    if final is None or not final.names & set(as_list(names)):
         return None
     return Match([final], {"error": final.raw, "error_value": final.value, "function": final.function})
 
@@ -126,21 +114,32 @@ def final_error(subject: Subject, names: Any) -> Match | None:
 @predicate("error_category")
 def error_category(subject: Subject, categories: Any) -> Match | None:
     """The final error decodes to one of ``categories`` (from the code knowledge)."""
-    final = subject.session.final_error
-    if final is None or not subject.categories_of(final.value) & set(_as_list(categories)):
+    final = subject.attempt.final
+    if final is None or not final.categories & set(as_list(categories)):
         return None
     return Match([final], {"error": final.raw})
 
 
+@predicate("library_message")
+def library_message(subject: Subject, ids: Any) -> Match | None:
+    """The library printed one of the messages ``ids`` (stable ids of ``knowledge/debug/messages.json`` or
+    ``knowledge/platforms/esp-tls-messages.json``): a complaint such as ``ssl.bad-message-length``."""
+    wanted = set(as_list(ids))
+    hits: list[Any] = [item for item in subject.attempt.complaints if item.message_id in wanted]
+    hits += [item for item in subject.attempt.library_messages if item.id in wanted]
+    if not hits:
+        return None
+    hits.sort(key=lambda item: item.line)
+    first = hits[0]
+    return Match(hits[:3], {"library_message": getattr(first, "message_id", None) or getattr(first, "id", None)})
+
+
 @predicate("error_text")
 def error_text(subject: Subject, needles: Any) -> Match | None:
-    """The library or the application complained in words containing one of ``needles``."""
-    wanted = [needle.casefold() for needle in _as_list(needles)]
-    hits = [
-        item
-        for item in subject.session.errors
-        if type(item) is events.ErrorText and any(needle in item.text.casefold() for needle in wanted)
-    ]
+    """The application complained in words containing one of ``needles`` (texts no catalogue holds, such as
+    Espruino's ``Not enough memory``); library messages are matched by id with ``library_message``."""
+    wanted = [needle.casefold() for needle in as_list(needles)]
+    hits = [item for item in subject.attempt.complaints if any(needle in item.text.casefold() for needle in wanted)]
     if not hits:
         return None
     return Match(hits[:3], {"error_text": hits[0].text})
@@ -149,8 +148,8 @@ def error_text(subject: Subject, needles: Any) -> Match | None:
 @predicate("function")
 def function(subject: Subject, names: Any) -> Match | None:
     """The final error came from one of ``names`` (mbedtls_ssl_handshake, mbedtls_ssl_read ...)."""
-    final = subject.session.final_error
-    if final is None or (final.function or "") not in set(_as_list(names)):
+    final = subject.attempt.final
+    if final is None or (final.function or "") not in set(as_list(names)):
         return None
     return Match([final], {"function": final.function})
 
@@ -159,13 +158,10 @@ def function(subject: Subject, names: Any) -> Match | None:
 
 
 def _alert(subject: Subject, wanted: Any, direction: str) -> Match | None:
-    values = set()
-    for item in _as_list(wanted):
-        values.add(item if isinstance(item, int) else str(item))
-    for alert in summary.alerts(subject.session):
-        if alert["direction"] == direction and (alert["description"] in values or alert["name"] in values):
-            event = _event_at(subject.session, alert["line"])
-            return Match([event] if event else [], {"alert": alert["description"], "alert_name": alert["name"]})
+    values = {item if isinstance(item, int) else str(item) for item in as_list(wanted)}
+    for alert in subject.attempt.alerts:
+        if alert.direction == direction and (alert.description in values or alert.name in values):
+            return Match([alert], {"alert": alert.description, "alert_name": alert.name})
     return None
 
 
@@ -181,9 +177,9 @@ def alert_sent(subject: Subject, wanted: Any) -> Match | None:
 
 @predicate("reached")
 def reached(subject: Subject, milestones: Any) -> Match | None:
-    """Every milestone in the list was reached."""
-    seen = {name: line for line, name in subject.reached}
-    wanted = _as_list(milestones)
+    """Every milestone in the list was reached (printed, or implied by what was printed)."""
+    seen = {item.name for item in subject.reached}
+    wanted = as_list(milestones)
     if not all(name in seen for name in wanted):
         return None
     return Match([], {"reached": wanted})
@@ -191,9 +187,13 @@ def reached(subject: Subject, milestones: Any) -> Match | None:
 
 @predicate("not_reached")
 def not_reached(subject: Subject, milestones: Any) -> Match | None:
-    """None of the milestones in the list was reached."""
-    seen = {name for _, name in subject.reached}
-    return None if any(name in seen for name in _as_list(milestones)) else Match()
+    """None of the milestones in the list was reached; an assumption when the log prints no milestones."""
+    seen = {item.name for item in subject.reached}
+    if any(name in seen for name in as_list(milestones)):
+        return None
+    if not subject.attempt.visibility.shows_steps:
+        return Match(assumptions=[f"the log shows no handshake steps, so it cannot show that {milestones} never came"])
+    return Match()
 
 
 @predicate("last_step")
@@ -201,20 +201,25 @@ def last_step(subject: Subject, milestones: Any) -> Match | None:
     """The last milestone reached is one of the list."""
     if not subject.reached:
         return None
-    name = subject.reached[-1][1]
-    if name not in set(_as_list(milestones)):
+    name = subject.reached[-1].name
+    if name not in set(as_list(milestones)):
         return None
     return Match([], {"last_step": name})
 
 
 @predicate("verify_flag")
 def verify_flag(subject: Subject, names: Any) -> Match | None:
-    wanted = set(_as_list(names))
-    for flag in summary.verify_flags(subject.session):
-        if flag["name"] in wanted:
-            event = _event_at(subject.session, flag["line"])
-            return Match([event] if event else [], {"verify_flag": flag["name"]})
+    wanted = set(as_list(names))
+    for flag in subject.attempt.verify_flags:
+        if flag.name in wanted:
+            return Match([flag], {"verify_flag": flag.name})
     return None
+
+
+@predicate("verify_flags_also")
+def verify_flags_also(subject: Subject, names: Any) -> Match | None:
+    """Like ``verify_flag``, under another name so that one condition table can ask for two flags at once."""
+    return verify_flag(subject, names)
 
 
 # --- sizes, context, platform --------------------------------------------------------------------------------
@@ -223,7 +228,7 @@ def verify_flag(subject: Subject, names: Any) -> Match | None:
 @predicate("measure")
 def measure(subject: Subject, spec: Any) -> Match | None:
     """A printed size named ``spec['name']``, optionally with ``value_over_limit``, ``min`` or ``max``."""
-    for item in subject.session.measures:
+    for item in subject.attempt.sizes:
         if item.name != spec["name"]:
             continue
         if "min" in spec and item.value < spec["min"]:
@@ -232,16 +237,15 @@ def measure(subject: Subject, spec: Any) -> Match | None:
             continue
         if spec.get("value_over_limit") and (item.limit is None or item.value <= item.limit):
             continue
-        facts = {f"{item.name}": item.value, f"{item.name}_limit": item.limit}
-        return Match([item], facts)
+        return Match([item], {item.name: item.value, f"{item.name}_limit": item.limit})
     return None
 
 
 @predicate("context")
 def context(subject: Subject, kinds: Any) -> Match | None:
-    """A context line of one of ``kinds`` (alloc-failed, watchdog, crash, heap-free ...) in the session."""
-    wanted = set(_as_list(kinds))
-    hits = [item for item in subject.session.context_events if item.kind in wanted]
+    """A context line of one of ``kinds`` (alloc-failed, watchdog, crash, heap-free ...) in the attempt."""
+    wanted = set(as_list(kinds))
+    hits = [item for item in subject.attempt.context if item.kind in wanted]
     if not hits:
         return None
     return Match(hits[:3], {"context": hits[0].kind, "context_value": hits[0].value})
@@ -250,95 +254,85 @@ def context(subject: Subject, kinds: Any) -> Match | None:
 @predicate("clock_year_before")
 def clock_year_before(subject: Subject, year: int) -> Match | None:
     """The device clock, as last shown before the failure, is before ``year`` (never set: 1970)."""
-    final = subject.session.final_error
-    limit = final.env.line if final is not None else None
+    final = subject.attempt.final
+    limit = final.line if final is not None else None
     readings = [
         item
-        for item in subject.session.context_events
-        if item.kind == "clock" and item.value is not None and (limit is None or item.env.line <= limit)
+        for item in subject.attempt.context
+        if item.kind == "clock" and item.value is not None and (limit is None or item.line <= limit)
     ]
-    if readings and readings[-1].value < year:
+    if readings and readings[-1].value is not None and readings[-1].value < year:
         return Match([readings[-1]], {"clock_year": readings[-1].value})
     return None
 
 
 @predicate("stack")
 def stack(subject: Subject, stacks: Any) -> Match | None:
-    return Match() if subject.stack in set(_as_list(stacks)) else None
+    return Match() if subject.stack in set(as_list(stacks)) else None
 
 
 @predicate("mbedtls")
 def mbedtls(subject: Subject, series: Any) -> Match | None:
-    """The log may come from one of the given series (an unknown version matches every series)."""
-    wanted = set(_as_list(series))
-    return Match() if set(subject.series) & wanted else None
+    """The log may come from one of the given series; when its version is unknown this is an assumption."""
+    wanted = set(as_list(series))
+    if not set(subject.series) & wanted:
+        return None
+    if not subject.version_known or not set(subject.series) <= wanted:
+        return Match(assumptions=[f"the mbedTLS version is not known to be {', '.join(sorted(wanted))}"])
+    return Match()
 
 
 @predicate("client_hello")
 def client_hello(subject: Subject, spec: Any) -> Match | None:
     """Conditions on what our ClientHello offered: ``sni``, ``tls13``, ``max_fragment_length`` (true/false)."""
-    hello = summary.client_hello(subject.session)
+    hello = subject.attempt.client_hello
     if hello is None:
         return None
     checks = {
-        "sni": bool(hello.get("server_name")),
-        "tls13": "TLS 1.3" in (hello.get("supported_versions") or []) or hello.get("version") == "TLS 1.3",
-        "max_fragment_length": bool(hello.get("max_fragment_length")),
+        "sni": bool(hello.server_name),
+        "tls13": hello.offers_tls13,
+        "max_fragment_length": bool(hello.max_fragment_length),
     }
     for key, expected in spec.items():
         if checks.get(key) != bool(expected):
             return None
-    event = _event_at(subject.session, hello.get("line", 0))
-    return Match([event] if event else [], {"server_name": hello.get("server_name"), "hello_line": hello.get("line")})
+    return Match([hello], {"server_name": hello.server_name, "hello_line": hello.line})
 
 
 @predicate("peer_closed")
 def peer_closed(subject: Subject, spec: Any) -> Match | None:
     """The peer closed the connection (a zero-byte read, CONN_EOF or a reset), optionally ``after`` a milestone."""
-    hits: list[events.Event] = [
-        item for item in subject.session.measures if item.name == "f_recv_returned" and item.value == 0
-    ]
+    hits: list[Any] = [item for item in subject.attempt.sizes if item.name == "f_recv_returned" and item.value == 0]
     eof = {"MBEDTLS_ERR_SSL_CONN_EOF", "MBEDTLS_ERR_NET_CONN_RESET", "MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY"}
-    hits += [item for item in _numeric_errors(subject) if subject.names_of(item.value) & eof]
+    hits += [item for item in subject.values() if item.names & eof]
     if not hits:
         return None
-    first_line = min(item.env.line for item in hits)
-    after = (spec or {}).get("after") if isinstance(spec, dict) else None
+    first_line = min(item.line for item in hits)
+    after = spec.get("after") if isinstance(spec, dict) else None
     if after:
-        seen = [line for line, name in subject.reached if name == after]
+        seen = [item.line for item in subject.reached if item.name == after]
         if not seen or seen[0] > first_line:
             return None
-        later = [name for line, name in subject.reached if line > seen[0] and line < first_line]
-        if later and (spec or {}).get("directly", True):
+        later = [item.name for item in subject.reached if seen[0] < item.line < first_line]
+        if later and spec.get("directly", True):
             return None
-    return Match(sorted(hits, key=lambda item: item.env.line)[:2], {"closed_line": first_line})
+    return Match(sorted(hits, key=lambda item: item.line)[:2], {"closed_line": first_line})
 
 
 @predicate("certificate")
 def certificate(subject: Subject, spec: Any) -> Match | None:
-    """A certificate in the session matches ``spec``: ``key_size_below``, ``signature_hash`` ..."""
-    for cert in summary.certificates(subject.session):
-        if "key_size_below" in spec and not (cert.get("key_size") and cert["key_size"] < spec["key_size_below"]):
+    """A certificate in the attempt matches ``spec``: ``key_size_below``, ``signature_hash`` ..."""
+    for cert in subject.attempt.certificates:
+        if "key_size_below" in spec and not (cert.key_size and cert.key_size < spec["key_size_below"]):
             continue
-        if "signature_hash" in spec and cert.get("signature_hash") not in _as_list(spec["signature_hash"]):
+        if "signature_hash" in spec and cert.signature_hash not in as_list(spec["signature_hash"]):
             continue
-        event = _event_at(subject.session, cert.get("line", 0))
-        return Match([event] if event else [], {"certificate": cert.get("subject"), "key_size": cert.get("key_size")})
+        return Match([cert], {"certificate": cert.subject, "key_size": cert.key_size})
     return None
 
 
 @predicate("tls_activity")
 def tls_activity(subject: Subject, expected: bool) -> Match | None:
-    active = bool(subject.session.started or subject.session.messages or subject.session.steps)
+    attempt = subject.attempt
+    active = bool(attempt.started or attempt.messages or attempt.steps)
     return Match() if active == bool(expected) else None
-
-
-def _event_at(session: Session, line: int) -> events.Event | None:
-    for collection in (session.alerts, session.verify, session.errors, session.messages, session.offered):
-        for item in collection:
-            if item.env.line == line:
-                return item
-    for item in session.certificates:
-        if item.env.line == line:
-            return item
-    return None

@@ -1,10 +1,10 @@
 """Predicates of the certificate, client-authentication, key and PSK rules.
 
-They read what the session holds about certificates (the chain on the wire, the blocks a verify
-callback or a certificate dump printed, the device's own Certificate message), the hellos (SNI,
-PSK, the time a TLS 1.2 ClientHello carries) and the library's return values, and hand the rules
-facts such as the issuer of the server's certificate, the name the device asked for, or the year
-its clock showed. Like every predicate they never look at log wording.
+They read what the attempt's view holds about certificates (the chain on the wire, the blocks a
+verify callback or a certificate dump printed, PEM blocks, the device's own Certificate message),
+the hellos (SNI, PSK, the time a TLS 1.2 ClientHello carries) and the library's return values, and
+hand the rules facts such as the issuer of the server's certificate, the name the device asked
+for, or the year its clock showed. Like every predicate they never look at log wording.
 """
 
 from __future__ import annotations
@@ -12,135 +12,41 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tlsdiag.analysis import events, summary
-from tlsdiag.analysis.sessions import Session
-from tlsdiag.analysis.summary import _verify_flags  # the flag table summary.verify_flags reads (no public accessor yet)
-from tlsdiag.rules.predicates import Match, Subject, predicate
+from tlsdiag.analysis.views import AttemptView, CertificateSeen
+from tlsdiag.rules.predicates import Match, Subject, as_list, predicate
 
 #: certificate-dump origins that show the peer's leaf, in order of preference
 _LEAF_ORIGINS = ("peer certificate #1", "verify depth 0", "certificate")
-_VERIFY_PREFIX = "verify depth "
 
 
-def _as_list(argument: Any) -> list[Any]:
-    return list(argument) if isinstance(argument, (list, tuple)) else [argument]
+def _present(facts: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in facts.items() if value is not None}
 
 
-def _flag_texts() -> dict[str, str]:
-    """The text mbedtls_x509_crt_verify_info prints for each flag, folded, mapped to the flag's name."""
-    return {text.casefold(): name for _, name, text in _verify_flags() if text}
-
-
-def _flag_bits() -> list[tuple[int, str]]:
-    return [(bit, name) for bit, name, _ in _verify_flags()]
-
-
-def _flags_of(block: events.CertificateText) -> set[str]:
-    """The verify flags printed under one verify-callback block."""
-    found: set[str] = set()
-    texts = _flag_texts()
-    for item in block.verify:
-        if type(item) is events.VerifyInfo:
-            if item.flags_value:
-                found.update(name for bit, name in _flag_bits() if item.flags_value & bit)
-            elif item.flag:
-                found.add(item.flag)
-        elif type(item) is events.ErrorText:
-            name = texts.get(item.text.strip().lstrip("!").strip().casefold())
-            if name:
-                found.add(name)
-    return found
-
-
-def _depth(block: events.CertificateText) -> int | None:
-    if not block.origin.startswith(_VERIFY_PREFIX):
-        return None
-    digits = block.origin[len(_VERIFY_PREFIX) :].strip()
-    return int(digits) if digits.isdigit() else None
-
-
-def _names_of_text(fields: dict[str, Any]) -> list[str]:
-    """DNS names and addresses of a printed certificate: its SAN entries, else its CN."""
-    names: list[str] = []
-    entries = fields.get("subject alt name entries")
-    if isinstance(entries, list):
-        for entry in entries:
-            kind, _, value = str(entry).partition(":")
-            if value and kind.casefold() in ("dnsname", "ipaddress"):
-                names.append(value.strip())
-    text = fields.get("subject alt name")
-    if not names and isinstance(text, str) and text.strip():
-        names = [part.strip() for part in text.split(",") if part.strip()]
-    if not names:
-        cn = _cn(str(fields.get("subject name") or ""))
-        if cn:
-            names.append(cn)
-    return names
-
-
-def _cn(name: str) -> str | None:
-    for part in name.split(","):
-        key, _, value = part.strip().partition("=")
-        if key.strip().upper() == "CN":
-            return value.strip()
-    return None
-
-
-def _date(value: Any) -> str | None:
-    """A printed or decoded date as ``YYYY-MM-DD``."""
-    if not value:
-        return None
-    return str(value)[:10]
-
-
-def _wire_leaf(session: Session) -> tuple[events.Event, dict[str, Any]] | None:
-    for message in session.messages:
-        if message.name != "Certificate" or message.direction != "in":
-            continue
-        entries = getattr(message.message, "entries", ()) or ()
-        if entries and entries[0].info is not None:
-            info = entries[0].info
-            names = list(info.san_dns) + list(info.san_ips)
-            if not names and info.common_name:
-                names = [info.common_name]
-            return message, {
-                "peer_subject": info.subject,
-                "peer_issuer": info.issuer,
-                "peer_names": ", ".join(names) or None,
-                "peer_not_before": _date(info.not_before),
-                "peer_not_after": _date(info.not_after),
-                "peer_signature": info.signature_algorithm,
-                "peer_key": f"{info.key_type} {info.key_size} bits" if info.key_type and info.key_size else None,
-                "peer_self_signed": info.self_signed,
-            }
-    return None
-
-
-def _text_leaf(session: Session) -> tuple[events.Event, dict[str, Any]] | None:
-    blocks = [item for item in session.certificates if type(item) is events.CertificateText]
+def leaf_certificate(attempt: AttemptView) -> CertificateSeen | None:
+    """The server's own certificate (the leaf): from the wire, else from a printed block."""
+    for cert in attempt.certificates:
+        if cert.source == "wire" and cert.direction == "in" and cert.position == 0 and cert.subject is not None:
+            return cert
     for origin in _LEAF_ORIGINS:
-        for block in blocks:
-            if block.origin != origin:
-                continue
-            fields = block.fields
-            key = fields.get("RSA key size") or fields.get("EC key size")
-            subject, issuer = fields.get("subject name"), fields.get("issuer name")
-            return block, {
-                "peer_subject": subject,
-                "peer_issuer": issuer,
-                "peer_names": ", ".join(_names_of_text(fields)) or None,
-                "peer_not_before": _date(fields.get("issued on")),
-                "peer_not_after": _date(fields.get("expires on")),
-                "peer_signature": fields.get("signed using"),
-                "peer_key": f"{'RSA' if fields.get('RSA key size') else 'EC'} {key}" if key else None,
-                "peer_self_signed": bool(subject and subject == issuer),
-            }
+        for cert in attempt.certificates:
+            if cert.source == "text" and cert.origin == origin:
+                return cert
     return None
 
 
-def leaf_certificate(session: Session) -> tuple[events.Event, dict[str, Any]] | None:
-    """The server's own certificate (the leaf) and its facts, from the wire or from a printed block."""
-    return _wire_leaf(session) or _text_leaf(session)
+def _leaf_facts(cert: CertificateSeen) -> dict[str, Any]:
+    key = f"{cert.key_type} {cert.key_size} bits" if cert.key_type and cert.key_size else None
+    return {
+        "peer_subject": cert.subject,
+        "peer_issuer": cert.issuer,
+        "peer_names": ", ".join(cert.names) or None,
+        "peer_not_before": cert.date_before,
+        "peer_not_after": cert.date_after,
+        "peer_signature": cert.signature_algorithm,
+        "peer_key": key,
+        "peer_self_signed": cert.self_signed,
+    }
 
 
 # --- the server's certificate --------------------------------------------------------------------------------
@@ -154,11 +60,10 @@ def peer_certificate(subject: Subject, spec: Any) -> Match | None:
     holds; the facts are added only when the log shows the certificate, so that explanations can
     name the issuer where they can and fall back to general words elsewhere)."""
     optional = isinstance(spec, dict) and bool(spec.get("optional"))
-    found = leaf_certificate(subject.session)
-    if found is None:
+    cert = leaf_certificate(subject.attempt)
+    if cert is None:
         return Match() if optional else None
-    event, facts = found
-    return Match([] if optional else [event], {key: value for key, value in facts.items() if value is not None})
+    return Match([] if optional else [cert], _present(_leaf_facts(cert)))
 
 
 @predicate("flagged_certificate")
@@ -169,32 +74,25 @@ def flagged_certificate(subject: Subject, spec: Any) -> Match | None:
 
     A CA flagged as not yet valid is the strongest sign that the device clock, not the certificate,
     is wrong: CA certificates are issued years before the servers' certificates they sign."""
-    wanted = set(_as_list(spec.get("flag", ())))
+    wanted = set(as_list(spec.get("flag", ())))
     want_ca = spec.get("ca")
     optional = bool(spec.get("optional"))
-    for block in subject.session.certificates:
-        if type(block) is not events.CertificateText:
+    for cert in subject.attempt.certificates:
+        if cert.depth is None:
             continue
-        depth = _depth(block)
-        if depth is None:
+        if want_ca is not None and (cert.depth >= 1) != bool(want_ca):
             continue
-        if want_ca is not None and (depth >= 1) != bool(want_ca):
-            continue
-        flags = _flags_of(block) & wanted
+        flags = set(cert.verify_flags) & wanted
         if not flags:
             continue
-        fields = block.fields
         facts = {
-            "flagged_subject": fields.get("subject name"),
-            "flagged_not_before": _date(fields.get("issued on")),
-            "flagged_not_after": _date(fields.get("expires on")),
-            "flagged_depth": depth,
+            "flagged_subject": cert.subject,
+            "flagged_not_before": cert.date_before,
+            "flagged_not_after": cert.date_after,
+            "flagged_depth": cert.depth,
             "flagged_flag": sorted(flags)[0],
         }
-        evidence: list[events.Event] = [block, *(item for item in block.verify if type(item) is not events.VerifyInfo)]
-        return Match(
-            [] if optional else evidence[:2], {key: value for key, value in facts.items() if value is not None}
-        )
+        return Match([] if optional else [cert], _present(facts))
     return Match() if optional else None
 
 
@@ -209,16 +107,16 @@ def hello_time_before(subject: Subject, year: int) -> Match | None:
     hello, current time:`` prints the same value). A TLS 1.3 ClientHello's random is random, so
     hellos that offer TLS 1.3 are ignored. On its own a low value could still be chance; rules use
     it only next to a date-related verify flag (which proves that the build reads the clock)."""
-    message = subject.session.message("ClientHello", "out") or subject.session.message("ClientHello")
-    if message is None or subject.session.role == "server":
+    attempt = subject.attempt
+    message = attempt.message("ClientHello", "out") or attempt.message("ClientHello")
+    if message is None or attempt.role == "server":
         return None
-    hello: Any = message.message
+    hello: Any = message.decoded
     random = getattr(hello, "random", None)
     versions = getattr(hello, "supported_versions", None) or ()
     if not random or len(random) < 4 or any(version in (0x0304, "TLS 1.3") for version in versions):
         return None
-    seconds = int.from_bytes(random[:4], "big")
-    moment = datetime.fromtimestamp(seconds, UTC)
+    moment = datetime.fromtimestamp(int.from_bytes(random[:4], "big"), UTC)
     if moment.year >= int(year):
         return None
     return Match([message], {"clock_year": moment.year, "clock_time": moment.strftime("%Y-%m-%d %H:%M:%S UTC")})
@@ -226,15 +124,15 @@ def hello_time_before(subject: Subject, year: int) -> Match | None:
 
 @predicate("clock_unset")
 def clock_unset(subject: Subject, year: int) -> Match | None:
-    """The last clock reading the session printed before it failed shows a year before ``year``.
+    """The last clock reading the attempt printed before it failed shows a year before ``year``.
 
     Unlike a first reading, the last one tells the state at connection time: a log that shows
     ``tm_year:70`` while waiting for SNTP and then the synchronised date does not match."""
-    failure = subject.session.final_error
+    failure = subject.attempt.final
     readings = [
         item
-        for item in subject.session.context_events
-        if item.kind == "clock" and (failure is None or item.env.line <= failure.env.line)
+        for item in subject.attempt.context
+        if item.kind == "clock" and (failure is None or item.line <= failure.line)
     ]
     if not readings:
         return None
@@ -253,11 +151,12 @@ def handshake_failed(subject: Subject, expected: bool) -> Match | None:
     handshake step as failed. A failed *verification* step alone does not count: with the
     authentication mode 'optional' a program may print "Verifying peer X.509 certificate... failed"
     after a handshake that succeeded."""
-    session = subject.session
-    final = session.final_error
+    attempt = subject.attempt
+    final = attempt.final
     failed = final is not None or any(
-        step.outcome == "failed" and "handshake" in step.step.lower() for step in session.console
+        step.outcome == "failed" and "handshake" in step.step.lower() for step in attempt.console
     )
+    failed = failed or (attempt.failed and attempt.handshake_done is None and bool(attempt.verify_flags))
     if failed != bool(expected):
         return None
     return Match([], {"error": final.raw} if final is not None else {})
@@ -267,16 +166,16 @@ def handshake_failed(subject: Subject, expected: bool) -> Match | None:
 def error_from(subject: Subject, spec: Any) -> Match | None:
     """A call in ``spec['functions']`` returned an error with one of ``spec['names']``.
 
-    Setup calls (loading a CA file, checking a key pair) are not handshake calls, so the session's
+    Setup calls (loading a CA file, checking a key pair) are not handshake calls, so the attempt's
     final error does not name them; this predicate looks at every return value."""
-    wanted = set(_as_list(spec.get("names", ())))
-    functions = set(_as_list(spec.get("functions", ())))
-    for item in subject.session.errors:
-        if type(item) is not events.ReturnValue or item.value >= 0:
+    wanted = set(as_list(spec.get("names", ())))
+    functions = set(as_list(spec.get("functions", ())))
+    for item in subject.values():
+        if item.mentioned or item.value >= 0:
             continue
         if functions and (item.function or "") not in functions:
             continue
-        names = subject.names_of(item.value) & wanted if wanted else {item.raw}
+        names = item.names & wanted if wanted else {item.raw}
         if names:
             return Match([item], {"error": item.raw, "error_name": sorted(names)[0], "error_function": item.function})
     return None
@@ -290,10 +189,12 @@ def certificate_request(subject: Subject, expected: bool) -> Match | None:
     """The server asked for a client certificate (a CertificateRequest decoded from the dumped bytes).
 
     mbedTLS enters its ``parse certificate request`` step whether or not one comes, so the step
-    alone does not prove it; the decoded message does."""
-    message = subject.session.message("CertificateRequest", "in")
-    if message is None:  # without dumps, the library's own "got a/no certificate request" line tells
-        said = next((item for item in subject.session.offered if item.kind == "certificate-request"), None)
+    alone does not prove it; the decoded message does, and so does the library's own ``got a
+    certificate request`` line."""
+    attempt = subject.attempt
+    message = attempt.message("CertificateRequest", "in")
+    if message is None:
+        said = next((item for item in attempt.offers if item.kind == "certificate-request"), None)
         if said is not None:
             asked = said.value == "yes"
             return Match([said]) if asked == bool(expected) else None
@@ -301,27 +202,22 @@ def certificate_request(subject: Subject, expected: bool) -> Match | None:
         return None
     if message is None:
         return Match()
-    data: Any = message.message
-    names = list(getattr(data, "ca_names", ()) or ())
+    names = list(getattr(message.decoded, "ca_names", ()) or ())
     facts = {"requested_ca": "; ".join(str(name) for name in names[:3])} if names else {}
     return Match([message], facts)
 
 
-def _own_certificate(session: Session) -> tuple[events.Event | None, int | None, dict[str, Any]]:
+def _own_certificate(attempt: AttemptView) -> tuple[Any, int | None, dict[str, Any]]:
     """(evidence, number of certificates sent or None when unknown, facts) for our own Certificate."""
     facts: dict[str, Any] = {}
-    blocks = [
-        item
-        for item in session.certificates
-        if type(item) is events.CertificateText and item.origin.startswith("own certificate")
-    ]
+    blocks = [cert for cert in attempt.certificates if (cert.origin or "").startswith("own certificate")]
     if blocks:
-        facts["own_subject"] = blocks[0].fields.get("subject name")
-        facts["own_issuer"] = blocks[0].fields.get("issuer name")
-    outgoing = "in" if session.role == "server" else "out"
-    for message in session.messages:
+        facts["own_subject"] = blocks[0].subject
+        facts["own_issuer"] = blocks[0].issuer
+    outgoing = "in" if attempt.role == "server" else "out"
+    for message in attempt.messages:
         if message.name == "Certificate" and message.direction == outgoing:
-            entries = getattr(message.message, "entries", ()) or ()
+            entries = getattr(message.decoded, "entries", ()) or ()
             if entries and entries[0].info is not None and "own_subject" not in facts:
                 facts["own_subject"] = entries[0].info.subject
                 facts["own_issuer"] = entries[0].info.issuer
@@ -335,12 +231,12 @@ def _own_certificate(session: Session) -> tuple[events.Event | None, int | None,
 def own_certificate(subject: Subject, spec: Any) -> Match | None:
     """What the device sent as its own certificate: ``{empty = true}`` an empty Certificate message
     (no client certificate configured), ``{empty = false}`` at least one certificate."""
-    event, count, facts = _own_certificate(subject.session)
+    evidence, count, facts = _own_certificate(subject.attempt)
     if count is None:
         return None
     if bool(spec.get("empty")) != (count == 0):
         return None
-    return Match([event] if event is not None else [], {k: v for k, v in facts.items() if v is not None})
+    return Match([evidence] if evidence is not None else [], _present(facts))
 
 
 #: the step mbedTLS completes when it has written a message
@@ -357,24 +253,29 @@ _WRITE_STEPS = {
 def alert_received_after(subject: Subject, spec: Any) -> Match | None:
     """A fatal alert in ``spec['alerts']`` arrived after the device sent the message ``spec['after']``
     (``Certificate``, ``CertificateVerify``, ``Finished``, ``ClientHello``), as the decoded bytes show."""
+    attempt = subject.attempt
     after = spec.get("after")
-    sent_lines = [m.env.line for m in subject.session.messages if m.name == after and m.direction == "out"]
+    sent_lines = [m.line for m in attempt.messages if m.name == after and m.direction == "out"]
     if not sent_lines:  # without dumps: the library completed the step that writes that message
         step = _WRITE_STEPS.get(str(after))
-        sent_lines = [line for line, name in subject.session.steps if name == step]
+        sent_lines = [item.line for item in attempt.steps if item.name == step]
     if not sent_lines:
         return None
-    wanted = {item if isinstance(item, int) else str(item) for item in _as_list(spec.get("alerts", ()))}
-    for alert in summary.alerts(subject.session):
-        if alert["direction"] != "in" or alert["line"] < sent_lines[0]:
+    wanted = {item if isinstance(item, int) else str(item) for item in as_list(spec.get("alerts", ()))}
+    for alert in attempt.alerts:
+        if alert.direction != "in" or alert.line < sent_lines[0]:
             continue
-        if alert["description"] in wanted or alert["name"] in wanted:
-            events_at = [item for item in subject.session.alerts if item.env.line == alert["line"]]
-            return Match(events_at[:1], {"alert": alert["description"], "alert_name": alert["name"]})
+        if alert.description in wanted or alert.name in wanted:
+            return Match([alert], {"alert": alert.description, "alert_name": alert.name})
     return None
 
 
 # --- pre-shared keys -----------------------------------------------------------------------------------------
+
+
+def _extension_names(details: tuple[tuple[str, Any], ...]) -> set[str]:
+    extensions = dict(details).get("extensions") or ()
+    return {item.get("name") for item in extensions if isinstance(item, dict)}
 
 
 @predicate("psk")
@@ -382,24 +283,23 @@ def psk(subject: Subject, spec: Any) -> Match | None:
     """The handshake uses a pre-shared key: ``{offered = true}`` the ClientHello offers one (a
     pre_shared_key extension, or only PSK cipher suites), ``{chosen = true}`` the server picked a
     PSK suite (TLS 1.2) or accepted the PSK (TLS 1.3 pre_shared_key in its ServerHello)."""
-    hello = summary.client_hello(subject.session)
-    server = summary.server_hello(subject.session)
+    hello = subject.attempt.client_hello
+    server = subject.attempt.server_hello
     facts: dict[str, Any] = {}
     offered = False
     if hello is not None:
-        extensions = {item.get("name") for item in hello.get("extensions") or ()}
-        suites = [name for name in hello.get("ciphersuite_names") or () if not name.endswith("_SCSV")]
+        suites = [name for name in hello.ciphersuite_names if not name.endswith("_SCSV")]
         only_psk = bool(suites) and all("PSK" in name for name in suites)
-        offered = "pre_shared_key" in extensions or only_psk
+        in_extension = hello.pre_shared_key or "pre_shared_key" in _extension_names(hello.details)
+        offered = in_extension or only_psk
         if only_psk:
             facts["psk_suite"] = suites[0]
-        elif "pre_shared_key" in extensions:
+        elif in_extension:
             facts["psk_suite"] = "a TLS 1.3 pre_shared_key offered in the ClientHello"
     chosen = False
     if server is not None:
-        name = str(server.get("ciphersuite_name") or server.get("ciphersuite") or "")
-        extensions = {item.get("name") for item in server.get("extensions") or ()}
-        chosen = "PSK" in name or "pre_shared_key" in extensions
+        name = server.ciphersuite_names[0] if server.ciphersuite_names else ""
+        chosen = "PSK" in name or "pre_shared_key" in _extension_names(server.details)
         if "PSK" in name:
             facts["psk_suite"] = name
     if "offered" in spec and offered != bool(spec["offered"]):
@@ -419,11 +319,11 @@ def requested_host(subject: Subject, spec: Any) -> Match | None:
     ``spec`` is ``true`` (the name must be known) or ``{optional = true}`` (always holds, adds the
     ``requested_host`` fact when the log shows it)."""
     optional = isinstance(spec, dict) and bool(spec.get("optional"))
-    hello = summary.client_hello(subject.session)
-    name = hello.get("server_name") if hello else None
-    evidence: list[events.Event] = []
+    hello = subject.attempt.client_hello
+    name = hello.server_name if hello is not None else None
+    evidence: list[Any] = []
     if not name:
-        hosts = [item for item in subject.session.context_events if item.kind == "host" and item.detail]
+        hosts = [item for item in subject.attempt.context if item.kind == "host" and item.detail]
         if hosts:
             name = hosts[-1].detail
             evidence = [hosts[-1]]
@@ -435,25 +335,14 @@ def requested_host(subject: Subject, spec: Any) -> Match | None:
 # --- the CA the device was given -----------------------------------------------------------------------------
 
 
-def _pem_certificates(session: Session) -> list[tuple[events.Event, Any]]:
-    return [
-        (item, item.info)
-        for item in session.certificates
-        if type(item) is events.CertificateDer and item.info is not None and not item.info.error
-    ]
-
-
-def _chain_issuers(session: Session) -> set[str]:
+def _chain_names(attempt: AttemptView) -> set[str]:
     """Subjects and issuers of the certificates the server sent, as far as the log shows them."""
     names: set[str] = set()
-    for message in session.messages:
-        if message.name == "Certificate" and message.direction == "in":
-            for entry in getattr(message.message, "entries", ()) or ():
-                if entry.info is not None:
-                    names.update(name for name in (entry.info.subject, entry.info.issuer) if name)
-    for block in session.certificates:
-        if type(block) is events.CertificateText and not block.origin.startswith("own"):
-            names.update(str(block.fields[key]) for key in ("subject name", "issuer name") if block.fields.get(key))
+    for cert in attempt.certificates:
+        if (cert.source == "wire" and cert.direction == "in") or (
+            cert.source == "text" and not (cert.origin or "").startswith("own")
+        ):
+            names.update(name for name in (cert.subject, cert.issuer) if name)
     return names
 
 
@@ -466,24 +355,23 @@ def given_ca(subject: Subject, spec: Any) -> Match | None:
     was pinned. ``{not_issuer = true}``: the server's chain is in the log and that certificate is neither
     in it nor its issuer. PEM blocks that include a non-CA certificate are taken for a dumped server chain
     (``openssl s_client -showcerts``), not for the device's trust store, and do not match."""
-    pems = _pem_certificates(subject.session)
-    if not pems or any(info.is_ca is False for _, info in pems):
+    pems = [cert for cert in subject.attempt.certificates if cert.source == "pem" and cert.subject is not None]
+    if not pems or any(cert.is_ca is False for cert in pems):
         return None
-    cas = [(event, info) for event, info in pems if info.is_ca]
+    cas = [cert for cert in pems if cert.is_ca]
     if spec.get("intermediate"):
-        cas = [(event, info) for event, info in cas if not info.self_signed]
+        cas = [cert for cert in cas if not cert.self_signed]
     if spec.get("not_issuer"):
-        chain = _chain_issuers(subject.session)
-        if not chain or any(info.subject in chain for _, info in cas):
+        chain = _chain_names(subject.attempt)
+        if not chain or any(cert.subject in chain for cert in cas):
             return None
     if not cas:
         return None
-    event, info = cas[0]
-    kind = "a root CA" if info.self_signed else "an intermediate CA, not a root"
+    cert = cas[0]
     facts = {
-        "given_subject": info.subject,
-        "given_issuer": info.issuer,
-        "given_not_after": _date(info.not_after),
-        "given_kind": kind,
+        "given_subject": cert.subject,
+        "given_issuer": cert.issuer,
+        "given_not_after": cert.date_after,
+        "given_kind": "a root CA" if cert.self_signed else "an intermediate CA, not a root",
     }
-    return Match([event], {key: value for key, value in facts.items() if value is not None})
+    return Match([cert], _present(facts))

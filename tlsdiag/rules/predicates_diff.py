@@ -28,7 +28,14 @@ def diff_only_failing(subject: Subject, what: Any) -> Match | None:
     hits = [item for item in subject.diff.bad_timeline if item.key[:2] == key and key not in good]
     if not hits:
         return None
-    return Match([], {"diff_line": hits[0].line, "diff_label": hits[0].label})
+    return Match(_items_at(subject, hits[0].line), {"diff_line": hits[0].line, "diff_label": hits[0].label})
+
+
+def _items_at(subject: Subject, line: int) -> list[Any]:
+    """The failing run's view items printed on ``line`` (what a milestone of its timeline was made from)."""
+    attempt = subject.attempt
+    groups = (attempt.sizes, attempt.errors, attempt.messages, attempt.alerts)
+    return [item for group in groups for item in group if item.line == line][:1]
 
 
 @predicate("diff_changed")

@@ -10,16 +10,54 @@ messages over and over. Memory stays flat: nothing is kept but that bounded memo
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tlsdiag.analysis import events
-from tlsdiag.analysis.parse import builders, dispatch, envelopes
+from tlsdiag.analysis.parse import builders, catalogue, dispatch, envelopes, openworld, wrapped
 
 _MEMO_LIMIT = 65536
 _DUMP_LINE = dispatch.DUMP_LINE.match
+#: the end of the input, after its last line (dispatches the record still held)
+_END: tuple[tuple[int, None]] = ((0, None),)
 _MISSING = object()
+_ENDS_IN_CONVERSION = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[diouxXscp]$")
 _CLAIMED = object()  # a record the grammar claimed that yields no event
+
+
+#: context rules that match anywhere in a line: the rest of the line is read by the open-world layer too
+_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "watchdog", "crash", "heap-free"})
+_OPEN_WORLD_EVIDENCE = (
+    events.ReturnValue,
+    events.CodeMention,
+    events.ErrorText,
+    events.VerifyInfo,
+    events.Alert,
+    events.ConsoleStep,
+    events.Measure,
+)
+
+
+def _forms(known: catalogue.CatalogueMatch | None) -> dict[str, str] | None:
+    """How a catalogued message printed its numbers: ``%d`` decimal, ``%x`` hex without ``0x``."""
+    if known is None:
+        return None
+    forms = {}
+    for argument in known.arguments:
+        kind = argument.conversion[-1:]
+        if kind in "diu":
+            forms[argument.text.lstrip("+-")] = "decimal"
+        elif kind in "xX":
+            forms[argument.text.lstrip("+-")] = "hex-no-prefix"
+    return forms
+
+
+def _payload(cls: type, fields: dict[str, Any]) -> tuple[type, tuple[Any, ...]]:
+    """An event class and its field values in order, without the envelope (the memoised form)."""
+    defaults = cls._field_defaults  # type: ignore[attr-defined]
+    return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])  # type: ignore[attr-defined]
 
 
 class ParseStats:
@@ -31,6 +69,8 @@ class ParseStats:
         self.dialects: dict[str, int] = {}
         self.grammar_parses = 0
         self.memo_hits = 0
+        self.open_world = 0  # records only the open-world layer understood
+        self.rejoined = 0  # physical lines joined to the line before (wrapped records)
 
 
 class Parser:
@@ -40,31 +80,82 @@ class Parser:
         self.keep_trace = keep_trace
         self.stats = ParseStats()
         self._memo: dict[tuple[bool, str], tuple[type, tuple[Any, ...]] | None] = {}
+        self._open_memo: dict[tuple[str, str | None, str | None], tuple[tuple[type, tuple[Any, ...]], ...]] = {}
         self._parser: Any = None
 
     def events(self, lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
+        """The events of ``lines``, with records a terminal or a forum wrapped joined first.
+
+        The joining (:mod:`~tlsdiag.analysis.parse.wrapped`) runs in this loop rather than as a stage
+        of its own: a record is dispatched when the line after it shows it is complete, and the
+        common line (its own ``file.c:NNNN`` or ``E (ms)`` envelope) takes one string search.
+        """
         stats = self.stats
         dialects = stats.dialects
         unrecognized = events.Unrecognized
-        for number, text in lines:
-            stats.lines += 1
-            claimed = False
-            quoted = text if len(text) < 2048 else text[:2048]
-            for record in envelopes.split_glued(text):
-                env, message, debug = envelopes.frame(record, number, quoted)
+        continuation = wrapped.continuation
+        complete, closed, max_parts = self._complete, self._closed, wrapped.MAX_PARTS
+        first: int = 0
+        joined: str | None = None
+        span = 0
+        for number, text in itertools.chain(lines, _END):
+            if joined is None:
+                first, joined, span = number, text, 1
+                continue
+            if text is not None and not (text.find(".c:", 0, 64) > 0 or text.startswith(" (", 1)):
+                separator = continuation(joined, text, complete, closed, span) if span < max_parts else None
+                if separator is not None:
+                    joined = joined + separator + text.lstrip() if separator else joined + text
+                    span += 1
+                    continue
+            # ``joined`` (``span`` physical lines from ``first``) is a whole record: dispatch it
+            record_text, number_of_record, lines_of_record = joined, first, span
+            first, joined, span = number, text, 1
+            stats.lines += lines_of_record
+            if lines_of_record > 1:
+                stats.rejoined += lines_of_record - 1
+            claimed: str | None = None  # the dialect of the line's first recognised record
+            quoted = record_text if len(record_text) < 2048 else record_text[:2048]
+            for record in envelopes.split_glued(record_text):
+                env, message, debug = envelopes.frame(record, number_of_record, quoted)
                 event = self._event(env, message, debug)
                 if event is None:
                     continue
                 if event is _CLAIMED:
-                    claimed = True
-                    dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
+                    claimed = claimed or env.dialect
+                    continue
+                if type(event) is tuple:
+                    claimed = claimed or event[0].env.dialect
+                    yield from event
                     continue
                 if type(event) is not unrecognized:
-                    claimed = True
-                    dialects[env.dialect] = dialects.get(env.dialect, 0) + 1
+                    claimed = claimed or event.env.dialect
                 yield event
-            if claimed:
-                stats.recognized_lines += 1
+            if claimed is not None:
+                stats.recognized_lines += lines_of_record
+                dialects[claimed] = dialects.get(claimed, 0) + lines_of_record
+
+    def _complete(self, text: str) -> bool:
+        """Whether ``text`` is a whole message that a dialect rule or the catalogue reads (tells wrapped lines)."""
+        _, message, debug = envelopes.frame(text, 0, "")
+        if not debug:
+            message = message.strip()
+        key = (debug, message)
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._resolve(debug, message)
+            self._memo[key] = found
+        if found is not None:
+            return True
+        known = catalogue.match(message)
+        return known is not None and not known.truncated
+
+    def _closed(self, text: str) -> bool:
+        """Whether ``text`` is a whole library message whose format ends in literal text: a format ending in
+        a conversion (``%s``, ``%d``) may have been cut in the middle of what it printed."""
+        _, message, _ = envelopes.frame(text, 0, "")
+        known = catalogue.match(message.strip())
+        return known is not None and not known.truncated and _ENDS_IN_CONVERSION.search(known.format.rstrip()) is None
 
     def _event(self, env: events.Envelope, message: str, debug: bool) -> events.Event | None:
         if debug:
@@ -90,9 +181,55 @@ class Parser:
         else:
             self.stats.memo_hits += 1
         if found is None:
-            return self._trace(env, message) if debug else events.Unrecognized(env)
+            return self._trace(env, message) if debug else self._open_world(env, message)
         cls, values = found
+        if (cls is events.Context and values[0] in _WHOLE_LINE_CONTEXT) or cls is events.ErrorText:
+            return self._with_open_world(cls(env, *values), message)
         return cls(env, *values)
+
+    def _with_open_world(self, event: Any, message: str) -> Any:
+        """A line a context rule claims whole (Wi-Fi, clock, crash...), or a complaint in words, may still carry
+        an error value or a library text."""
+        found = self._scan(event.env, message)
+        if type(found) is not tuple:
+            return event
+        extra = tuple(item for item in found if type(item) in _OPEN_WORLD_EVIDENCE)
+        return (event, *extra) if extra else event
+
+    def _open_world(self, env: events.Envelope, message: str) -> Any:
+        """Evidence in a line no rule claims, or Unrecognized.
+
+        A library message behind an envelope no dialect knows (a timestamp, a task name, a Windows
+        path before ``ssl_tls.c:``) is read as the debug record it is; an ESP-IDF TLS message is named
+        by its catalogue id; anything else goes to the open-world layer
+        (:mod:`~tlsdiag.analysis.parse.openworld`).
+        """
+        known = catalogue.match(message)
+        if known is not None and known.entry.source == "mbedtls-debug" and (not known.truncated or known.start == 0):
+            levels = known.levels
+            framed = env._replace(dialect="mbedtls-debug", level=env.level or (levels[0] if len(levels) == 1 else None))
+            inner = self._event(framed, message[known.start :], True)
+            if inner is not None and inner is not _CLAIMED:
+                return inner
+        scanned = self._scan(env, message, _forms(known))
+        if known is not None and known.entry.source == "esp-idf":
+            named = events.LibraryMessage(env, known.id, known.entry.source)
+            return (named, *scanned) if type(scanned) is tuple else named
+        return scanned
+
+    def _scan(self, env: events.Envelope, message: str, forms: dict[str, str] | None = None) -> Any:
+        # the envelope's file and tag are part of the key: a print format may be known by them
+        key = (message, env.source_file, env.tag)
+        found = self._open_memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = tuple(_payload(cls, fields) for cls, fields in openworld.scan(message, forms, env.text))
+            if len(self._open_memo) >= _MEMO_LIMIT:
+                self._open_memo.clear()
+            self._open_memo[key] = found
+        if not found:
+            return events.Unrecognized(env)
+        self.stats.open_world += 1
+        return tuple(cls(env, *values) for cls, values in found)
 
     def _resolve(self, debug: bool, message: str) -> tuple[type, tuple[Any, ...]] | None:
         """Which rule applies to a message and what it says (None: no rule, or the rule did not parse)."""
@@ -105,11 +242,10 @@ class Parser:
             self._parser = parser()
         self.stats.grammar_parses += 1
         try:
-            cls, fields = builders.build(rule, self._parser.parse(message, start=rule))
+            cls, fields = builders.build(rule, self._parser.parse(message, start=rule), message)
         except Exception:  # any parse or conversion failure means "no rule applies"
             return None
-        defaults = cls._field_defaults  # type: ignore[attr-defined]
-        return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])  # type: ignore[attr-defined]
+        return _payload(cls, fields)
 
     def _trace(self, env: events.Envelope, message: str) -> Any:
         """A debug message without a rule of its own: level 1 lines are the library's complaints.
@@ -117,6 +253,13 @@ class Parser:
         Other plain trace is claimed by the grammar's catch-all rule but yields an event only when
         asked for (``tlsdiag parse``): later stages have no use for it, and it is most of a log.
         """
-        if env.level == "1" and message:
-            return events.ErrorText(env, None, message.strip())
+        library = catalogue.debug_catalogue()
+        if message and env.source_file is not None and env.source_file not in library.files:
+            scanned = self._scan(env, message)  # an application's own file:line record: any wording
+            if type(scanned) is tuple:
+                return scanned
+        if message and env.level in ("1", None):
+            known = library.match(message, env.level, env.source_file)
+            if env.level == "1" or (known is not None and known.levels == ("1",)):
+                return events.ErrorText(env, None, message.strip(), known.id if known is not None else None)
         return events.Trace(env) if self.keep_trace else _CLAIMED

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from tlsdiag.analysis import events
+from tlsdiag.readings import read_printed
 
 Payload = tuple[type, dict[str, Any]]
-_UINT32 = 1 << 32
 
 
 def _tokens(tree: Any) -> list[Any]:
@@ -37,24 +37,17 @@ def _first(tokens: list[Any], name: str) -> str | None:
     return found[0] if found else None
 
 
-def code_value(raw: str, hex_without_prefix: bool = False) -> int:
-    """The error value a printed number stands for: ``-0x7280``, ``-29312``, ``0x7280``, ``FFFF8D80``."""
-    text = raw.strip()
-    negative = text.startswith("-")
-    digits = text.lstrip("+-")
-    if digits.lower().startswith("0x"):
-        number = int(digits[2:], 16)
-    elif hex_without_prefix or any(char in "abcdefABCDEF" for char in digits):
-        number = int(digits, 16)
-    else:
-        number = int(digits)
-    if number >= _UINT32:
-        raise ValueError(f"{raw} is wider than 32 bits: not an error code")
-    if not negative and 0x80000000 <= number < _UINT32:
-        return number - _UINT32  # a negative int printed as unsigned 32-bit
-    if not negative and 0 < number <= 0x7FFF and digits.lower().startswith("0x"):
-        return -number  # mbedTLS codes printed without their sign ("0x7280")
-    return -number if negative else number
+def code_payload(raw: str, message: str, text: str | None = None, form: str | None = None) -> dict[str, Any]:
+    """``value``, ``raw`` and ``readings`` of a printed error code, read by the one code reader.
+
+    ``message`` is the line the number came from (its print format is looked up there), ``text`` a
+    name or strerror text printed with it. A number that is no code in any reading raises ValueError,
+    which tells the parser that the rule does not apply after all.
+    """
+    readings = read_printed(raw, message, text, form)
+    if not readings:
+        raise ValueError(f"{raw} is not an error code in any reading")
+    return {"value": readings[0].value, "raw": raw, "readings": readings}
 
 
 def _function(name: str | None) -> str | None:
@@ -71,12 +64,12 @@ def _function(name: str | None) -> str | None:
 # --- mbedTLS debug messages -------------------------------------------------------------------------------------
 
 
-def _step(tokens: list[Any]) -> Payload:
+def _step(tokens: list[Any], message: str = "") -> Payload:
     direction = "enter" if _first(tokens, "STEP_DIR") == "=>" else "leave"
     return events.Step, {"direction": direction, "name": (_first(tokens, "REST") or "").strip()}
 
 
-def _hs_state(tokens: list[Any]) -> Payload:
+def _hs_state(tokens: list[Any], message: str = "") -> Payload:
     role = "server" if "server" in (_first(tokens, "ROLE_STATE") or "") else "client"
     value = _first(tokens, "STATE_VALUE") or ""
     if value.isdigit():
@@ -86,50 +79,51 @@ def _hs_state(tokens: list[Any]) -> Payload:
     return events.HandshakeState, {"role": role, "number": int(digits) if digits.isdigit() else None, "name": name}
 
 
-def _hs_transition(tokens: list[Any]) -> Payload:
+def _hs_transition(tokens: list[Any], message: str = "") -> Payload:
     numbers = _named(tokens, "INT")
     names = _named(tokens, "WORD")
     return events.HandshakeState, {"role": "unknown", "number": int(numbers[-1]), "name": names[-1]}
 
 
-def _debug_ret(tokens: list[Any]) -> Payload:
+def _debug_ret(tokens: list[Any], message: str = "") -> Payload:
     function = _function(_first(tokens, "FUNC"))
     value = int(_named(tokens, "SIGNED")[0])
     if value >= 0:  # a byte count (f_recv returned 5), not an error
         return events.Measure, {"name": f"{function}_returned", "value": value}
-    return events.ReturnValue, {"function": function, "value": value, "raw": _first(tokens, "HEX") or str(value)}
+    raw = _first(tokens, "HEX") or str(value)
+    return events.ReturnValue, {"function": function, **code_payload(raw, message)}
 
 
-def _dump_header(tokens: list[Any]) -> Payload:
+def _dump_header(tokens: list[Any], message: str = "") -> Payload:
     label = (_first(tokens, "QUOTED") or "''")[1:-1]
     return events.DumpHeader, {"label": label, "length": int(_named(tokens, "INT")[0])}
 
 
-def _alert(direction: str) -> Callable[[list[Any]], Payload]:
-    def build(tokens: list[Any]) -> Payload:
+def _alert(direction: str) -> Callable[[list[Any], str], Payload]:
+    def build(tokens: list[Any], message: str = "") -> Payload:
         level, description = (int(value) for value in _named(tokens, "INT")[:2])
         return events.Alert, {"direction": direction, "level": level, "description": description}
 
     return build
 
 
-def _alert_fatal_in(tokens: list[Any]) -> Payload:
+def _alert_fatal_in(tokens: list[Any], message: str = "") -> Payload:
     return events.Alert, {"direction": "in", "level": 2, "description": int(_named(tokens, "INT")[0])}
 
 
-def _got_cert_request(tokens: list[Any]) -> Payload:
+def _got_cert_request(tokens: list[Any], message: str = "") -> Payload:
     asked = _first(tokens, "REQUEST_WORD") == "a"
     return events.Offered, {"kind": "certificate-request", "value": "yes" if asked else "no", "number": None}
 
 
-def _hello_time(tokens: list[Any]) -> Payload:
+def _hello_time(tokens: list[Any], message: str = "") -> Payload:
     """The client's clock as its TLS 1.2 ClientHello states it (seconds since 1970)."""
     seconds = int(_named(tokens, "INT")[0])
     return events.Context, {"kind": "clock", "value": 1970 + seconds // 31556952, "detail": "client hello time"}
 
 
-def _measure(name: str, limit_index: int | None = 1, value_index: int = 0) -> Callable[[list[Any]], Payload]:
-    def build(tokens: list[Any]) -> Payload:
+def _measure(name: str, limit_index: int | None = 1, value_index: int = 0) -> Callable[[list[Any], str], Payload]:
+    def build(tokens: list[Any], message: str = "") -> Payload:
         numbers = [int(value) for value in _named(tokens, "INT")]
         limit = numbers[limit_index] if limit_index is not None and len(numbers) > limit_index else None
         return events.Measure, {"name": name, "value": numbers[value_index], "limit": limit}
@@ -137,13 +131,13 @@ def _measure(name: str, limit_index: int | None = 1, value_index: int = 0) -> Ca
     return build
 
 
-def _record_header(tokens: list[Any]) -> Payload:
+def _record_header(tokens: list[Any], message: str = "") -> Payload:
     direction = _first(tokens, "RECORD_DIR") or "input"
     numbers = [int(value) for value in _named(tokens, "INT")]
     return events.Measure, {"name": f"{direction}_record", "value": numbers[-1], "limit": None}
 
 
-def _add_ciphersuite(tokens: list[Any]) -> Payload:
+def _add_ciphersuite(tokens: list[Any], message: str = "") -> Payload:
     raw = _first(tokens, "CODE") or ""
     digits = raw.lower().removeprefix("0x")
     name = (_first(tokens, "REST") or "").strip().lstrip(",").strip().strip("()").strip()
@@ -153,13 +147,13 @@ def _add_ciphersuite(tokens: list[Any]) -> Payload:
     return events.Offered, {"kind": "ciphersuite", "value": name or f"0x{digits}", "number": number}
 
 
-def _max_version(tokens: list[Any]) -> Payload:
+def _max_version(tokens: list[Any], message: str = "") -> Payload:
     major, minor = _named(tokens, "INT")[:2]
     return events.Offered, {"kind": "max-version", "value": f"{major}:{minor}", "number": int(minor)}
 
 
-def _text_offer(kind: str) -> Callable[[list[Any]], Payload]:
-    def build(tokens: list[Any]) -> Payload:
+def _text_offer(kind: str) -> Callable[[list[Any], str], Payload]:
+    def build(tokens: list[Any], message: str = "") -> Payload:
         value = (_first(tokens, "REST") or "").strip()
         number = None
         bare = value.lower().removeprefix("0x")
@@ -170,121 +164,116 @@ def _text_offer(kind: str) -> Callable[[list[Any]], Payload]:
     return build
 
 
-def _cert_title(tokens: list[Any]) -> Payload:
+def _cert_title(tokens: list[Any], message: str = "") -> Payload:
     title = (_first(tokens, "CERT_TITLE") or "certificate").strip()
     return events.CertificateLine, {"key": "#", "value": f"{title} #{_named(tokens, 'INT')[0]}"}
 
 
-def _cert_field(tokens: list[Any]) -> Payload:
+def _cert_field(tokens: list[Any], message: str = "") -> Payload:
     key = " ".join((_first(tokens, "CERT_KEY") or "").split())
     return events.CertificateLine, {"key": key, "value": (_first(tokens, "REST") or "").strip()}
 
 
-def _san_entry(tokens: list[Any]) -> Payload:
+def _san_entry(tokens: list[Any], message: str = "") -> Payload:
     key = _first(tokens, "SAN_KEY") or "unsupported"
     return events.CertificateLine, {"key": f"san:{key}", "value": (_first(tokens, "REST") or "").strip()}
 
 
-def _verify_flags(tokens: list[Any]) -> Payload:
+def _verify_flags(tokens: list[Any], message: str = "") -> Payload:
     digits = str(tokens[-1])
     return events.VerifyInfo, {"flag": None, "flags_value": int(digits, 16)}
 
 
-def _build_version(tokens: list[Any]) -> Payload:
+def _build_version(tokens: list[Any], message: str = "") -> Payload:
     return events.VersionInfo, {"product": "mbedtls", "version": _first(tokens, "VERSION") or ""}
 
 
 # --- application, platform and sample-program messages ---------------------------------------------------------
 
 
-def _returned(tokens: list[Any]) -> Payload:
+def _returned(tokens: list[Any], message: str = "") -> Payload:
     function = _function(_first(tokens, "FUNC"))
     raw = _first(tokens, "CODE")
     if raw is None:
         return events.ErrorText, {"function": function, "text": (_first(tokens, "TEXT_RESULT") or "").strip()}
     text = (_first(tokens, "REST") or "").strip() or None
-    return events.ReturnValue, {"function": function, "value": code_value(raw), "raw": raw, "text": text}
+    return events.ReturnValue, {"function": function, "text": text, **code_payload(raw, message, text)}
 
 
-def _mention(tokens: list[Any]) -> Payload:
-    raw = _first(tokens, "CODE_MENTION") or "0"
-    return events.CodeMention, {"value": code_value(raw), "raw": raw}
-
-
-def _failed_text(tokens: list[Any]) -> Payload:
+def _failed_text(tokens: list[Any], message: str = "") -> Payload:
     return events.ErrorText, {"function": _function(_first(tokens, "FUNC")), "text": _first(tokens, "REST") or ""}
 
 
-def _arduino_error(tokens: list[Any]) -> Payload:
+def _arduino_error(tokens: list[Any], message: str = "") -> Payload:
     raw = _named(tokens, "SIGNED")[0]
     text = (_first(tokens, "REST") or "").strip() or None
     return events.ReturnValue, {
         "function": _function(_first(tokens, "FUNC")),
-        "value": int(raw),
-        "raw": raw,
         "text": text,
+        **code_payload(raw, message, text),
     }
 
 
-def _zephyr_error(tokens: list[Any]) -> Payload:
+def _zephyr_error(tokens: list[Any], message: str = "") -> Payload:
     raw = _first(tokens, "CODE") or "0"
-    # Zephyr's TLS sockets print "-%x" in older releases: digits without 0x are hex there.
-    return events.ReturnValue, {"function": "mbedtls_ssl_handshake", "value": code_value(raw, True), "raw": raw}
+    # Zephyr's TLS sockets print "-%x" in older releases, Godot prints "%d": the reader weighs both
+    # readings with the print formats it knows and the meaning of each value.
+    return events.ReturnValue, {"function": "mbedtls_ssl_handshake", **code_payload(raw, message)}
 
 
-def _micropython(tokens: list[Any]) -> Payload:
+def _micropython(tokens: list[Any], message: str = "") -> Payload:
     pair = _first(tokens, "PY_TUPLE")
     if pair:
         number, _, name = pair.strip("()").partition(",")
         raw = number.strip()
         label = name.strip().strip("'") or None
-        return events.ReturnValue, {"function": None, "value": code_value(raw), "raw": raw, "text": label}
+        return events.ReturnValue, {"function": None, "text": label, **code_payload(raw, message, label)}
     errno = _first(tokens, "ERRNO")
     if errno:
         number = int(errno.split("]")[0].split()[-1])
         return events.ReturnValue, {"function": None, "value": -number, "raw": errno, "text": errno}
     raw = _first(tokens, "CODE") or "0"
-    return events.ReturnValue, {"function": None, "value": code_value(raw), "raw": raw}
+    return events.ReturnValue, {"function": None, **code_payload(raw, message)}
 
 
-def _last_error(tokens: list[Any]) -> Payload:
+def _last_error(tokens: list[Any], message: str = "") -> Payload:
     raw = _first(tokens, "CODE") or "0"
     text = (_first(tokens, "REST") or "").lstrip("- ").strip() or None
-    return events.ReturnValue, {"function": None, "value": code_value(raw), "raw": raw, "text": text}
+    return events.ReturnValue, {"function": None, "text": text, **code_payload(raw, message, text)}
 
 
-def _paren_code(tokens: list[Any]) -> Payload:
+def _paren_code(tokens: list[Any], message: str = "") -> Payload:
     digits = _first(tokens, "PCODE") or "0"
-    number = int(digits, 16)
-    value = number - _UINT32 if number >= 0x80000000 else -number
-    return events.ReturnValue, {"function": None, "value": value, "raw": f"({digits})", "text": _first(tokens, "REST")}
+    text = _first(tokens, "REST")
+    payload = code_payload(digits, message, text, form="hex-abs")
+    return events.ReturnValue, {"function": None, "text": text, **payload, "raw": f"({digits})"}
 
 
-def _console_returned(tokens: list[Any]) -> Payload:
+def _console_returned(tokens: list[Any], message: str = "") -> Payload:
     raw = _first(tokens, "CODE") or "0"
     function = _function(_first(tokens, "FUNC"))
-    return events.ReturnValue, {"function": function, "value": code_value(raw), "raw": raw}
+    return events.ReturnValue, {"function": function, **code_payload(raw, message)}
 
 
-def _console_bang(tokens: list[Any]) -> Payload:
+def _console_bang(tokens: list[Any], message: str = "") -> Payload:
     return events.ErrorText, {"function": None, "text": (_first(tokens, "REST") or "").strip()}
 
 
-def _console_step(tokens: list[Any]) -> Payload:
+def _console_step(tokens: list[Any], message: str = "") -> Payload:
     step = (_first(tokens, "STEP_TEXT") or "").rstrip(". ").strip()
     outcome = (_first(tokens, "OUTCOME") or "").strip()
     return events.ConsoleStep, {"step": step, "outcome": outcome.split()[0] if outcome else None}
 
 
-def _verify_depth(tokens: list[Any]) -> Payload:
+def _verify_depth(tokens: list[Any], message: str = "") -> Payload:
     return events.CertificateLine, {"key": "verify-depth", "value": _named(tokens, "INT")[0]}
 
 
-def _no_flags(tokens: list[Any]) -> Payload:
+def _no_flags(tokens: list[Any], message: str = "") -> Payload:
     return events.VerifyInfo, {"flag": None, "flags_value": 0}
 
 
-def _summary(tokens: list[Any]) -> Payload:
+def _summary(tokens: list[Any], message: str = "") -> Payload:
     key = (_first(tokens, "SUMMARY_KEY") or "").lower()
     value = (_first(tokens, "SUMMARY_VALUE") or "").strip()
     kind = {"protocol": "version", "ciphersuite": "chosen-ciphersuite"}.get(key, key.replace(" ", "-"))
@@ -293,12 +282,12 @@ def _summary(tokens: list[Any]) -> Payload:
     return events.Offered, {"kind": kind, "value": value, "number": None}
 
 
-def _outcome_only(tokens: list[Any]) -> Payload:
+def _outcome_only(tokens: list[Any], message: str = "") -> Payload:
     return events.ConsoleStep, {"step": "", "outcome": str(tokens[0]).split()[0]}
 
 
-def _context(kind: str, number: str | None = None, detail: str | None = None) -> Callable[[list[Any]], Payload]:
-    def build(tokens: list[Any]) -> Payload:
+def _context(kind: str, number: str | None = None, detail: str | None = None) -> Callable[[list[Any], str], Payload]:
+    def build(tokens: list[Any], message: str = "") -> Payload:
         values = _named(tokens, number) if number else []
         value = int(values[0]) if values and values[0].isdigit() else None
         text = " ".join(_named(tokens, detail)).strip() if detail else None
@@ -307,27 +296,37 @@ def _context(kind: str, number: str | None = None, detail: str | None = None) ->
     return build
 
 
-def _esp_err_name(tokens: list[Any]) -> Payload:
+def _esp_err_name(tokens: list[Any], message: str = "") -> Payload:
+    """``HTTP POST request failed: ESP_ERR_HTTP_CONNECT``: the esp_err_t the call returned, by name."""
     name = str(tokens[-1])
-    return events.Context, {"kind": "esp-err", "value": None, "detail": name}
+    readings = read_printed(name, message, name)
+    if not readings:
+        return events.Context, {"kind": "esp-err", "value": None, "detail": name}
+    return events.ReturnValue, {
+        "function": None,
+        "text": name,
+        "value": readings[0].value,
+        "raw": name,
+        "readings": readings,
+    }
 
 
-def _version(product: str) -> Callable[[list[Any]], Payload]:
-    def build(tokens: list[Any]) -> Payload:
+def _version(product: str) -> Callable[[list[Any], str], Payload]:
+    def build(tokens: list[Any], message: str = "") -> Payload:
         version = _first(tokens, "VERSION") or _first(tokens, "ESPRUINO_VERSION") or ""
         return events.VersionInfo, {"product": product, "version": version.lstrip("v")}
 
     return build
 
 
-def _whole_line(kind: str) -> Callable[[list[Any]], Payload]:
-    def build(tokens: list[Any]) -> Payload:
+def _whole_line(kind: str) -> Callable[[list[Any], str], Payload]:
+    def build(tokens: list[Any], message: str = "") -> Payload:
         return events.Context, {"kind": kind, "value": None, "detail": None}
 
     return build
 
 
-def _clock(tokens: list[Any]) -> Payload:
+def _clock(tokens: list[Any], message: str = "") -> Payload:
     text = "".join(str(token) for token in tokens)
     year = None
     marker = text.find("tm_year:")
@@ -344,7 +343,7 @@ def _clock(tokens: list[Any]) -> Payload:
     return events.Context, {"kind": "clock", "value": year, "detail": None}
 
 
-BUILDERS: dict[str, Callable[[list[Any]], Payload]] = {
+BUILDERS: dict[str, Callable[[list[Any], str], Payload]] = {
     "step": _step,
     "hs_state": _hs_state,
     "hs_transition": _hs_transition,
@@ -379,7 +378,6 @@ BUILDERS: dict[str, Callable[[list[Any]], Payload]] = {
     "micropython": _micropython,
     "last_error": _last_error,
     "paren_code": _paren_code,
-    "mention": _mention,
     "console_step": _console_step,
     "console_returned": _console_returned,
     "console_bang": _console_bang,
@@ -412,5 +410,6 @@ BUILDERS: dict[str, Callable[[list[Any]], Payload]] = {
 }
 
 
-def build(rule: str, tree: Any) -> Payload:
-    return BUILDERS[rule](_tokens(tree))
+def build(rule: str, tree: Any, message: str = "") -> Payload:
+    """The payload of ``message`` parsed by start rule ``rule``; ValueError when its values make no sense."""
+    return BUILDERS[rule](_tokens(tree), message)

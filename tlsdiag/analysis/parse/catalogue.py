@@ -181,6 +181,7 @@ class Catalogue:
 
     def __init__(self, entries: list[CatalogueEntry]) -> None:
         self.entries = {entry.id: entry for entry in entries}
+        self._files = frozenset(name for entry in entries for name in entry.files)
         self._by_two: dict[str, list[_Format]] = {}
         self._by_one: dict[str, list[_Format]] = {}
         self._by_stem: dict[str, list[_Format]] = {}
@@ -230,6 +231,11 @@ class Catalogue:
         else:
             self._by_stem.setdefault(prefix[:3], []).append(item)
         return item
+
+    @property
+    def files(self) -> frozenset[str]:
+        """Base names of every source file whose messages the catalogue holds (the library's own files)."""
+        return self._files
 
     def match(self, text: str, level: str | None = None, source_file: str | None = None) -> CatalogueMatch | None:
         """The entry ``text`` is an instance of, or None.

@@ -9,13 +9,10 @@ One ``fullmatch`` therefore names the single rule the LALR parser will run, and 
 cannot drift from the grammar: a branch added to a rule is reachable the moment it is written.
 
 The order is the one thing declared here: where two rules accept the same text (``console_bang``
-also reads ``! ssl_handshake returned -0x7780``), the earlier one wins. One rule also carries a
-guard, written by hand because it looks at more than the grammar does: ``mention`` parses any
-text that has a hex number in it, but only prose with an error word near the number is worth a
-mention (a boot log's ``paddr=0x00010020`` is not). A guard only narrows its rule; the tests check
-that what a guard accepts still parses with the rule.
+also reads ``! ssl_handshake returned -0x7780``), the earlier one wins.
 
-A message with no rule is plain trace (mbedTLS debug) or an unrecognised line (anything else).
+A message with no rule is plain trace (mbedTLS debug) or goes to the open-world layer
+(:mod:`~tlsdiag.analysis.parse.openworld`), which reads codes and texts in any wording.
 """
 
 from __future__ import annotations
@@ -93,17 +90,8 @@ TEXT_RULES: tuple[str, ...] = (
     "mbed_os_version",
     "clock",
     "sntp",
-    "mention",
     "network",
 )
-
-#: Narrower conditions than the grammar's for rules whose grammar accepts too much (see the module doc).
-GUARDS: dict[str, str] = {
-    "mention": (
-        r"(?i:.*?\b(?:error|err|code|returned|returns|returning|failure|failed|fails|getting|got)\b.{0,30}?"
-        r"-?0x[0-9a-f]{2,8}\b)"
-    ),
-}
 
 # mbedTLS hex dump line: "0000:  16 03 03 00 4a 02 ..." (+ the ASCII column, absent in 4.1 key dumps)
 DUMP_LINE = re.compile(r"([0-9a-fA-F]{4,8}):  ((?:[0-9a-fA-F]{2} ?){1,16})")
@@ -155,11 +143,9 @@ def _trie_regex(node: Trie, patterns: dict[str, str]) -> str:
 
 
 def rule_regex(grammar: Any, rule: str) -> str:
-    """The expression that accepts what ``rule`` can parse (and its guard, if it has one)."""
+    """The expression that accepts what ``rule`` can parse."""
     patterns = {terminal.name: terminal.pattern.to_regexp() for terminal in grammar.terminals}
-    body = _trie_regex(_trie(alternatives(grammar, rule)), patterns)
-    guard = GUARDS.get(rule)
-    return f"(?={guard}){body}" if guard else body
+    return _trie_regex(_trie(alternatives(grammar, rule)), patterns)
 
 
 def _combined(grammar: Any, rules: tuple[str, ...]) -> re.Pattern[str]:

@@ -26,8 +26,11 @@ _MBEDTLS = re.compile(
     r"(?:\|(?P<level>\d)\| )?(?:(?P<context>0x[0-9a-fA-F]{4,16}): )?(?P<message>.*)"
 )
 # E (10770) esp-tls: message   /   I (12:34:56.789) mbedtls: ssl_tls.c:2721 in_left: 0, nb_want: 5
+# ESP-IDF 5.5+ may print the full date ("I (2024-05-24 18:52:36.123) tag: ...") and, with its newer log
+# layout, the tag in brackets ("I (1970-01-01 00:01:13.046) [esp-tls-mbedtls] message")
 _ESP_IDF = re.compile(
-    r"(?P<level>[EWIDV]) \((?P<time>\d+|\d{1,2}:\d{2}:\d{2}\.\d{3})\) (?P<tag>[^:\s][^:]{0,40}?): ?(?P<message>.*)"
+    r"(?P<level>[EWIDV]) \((?P<time>\d+|(?:\d{4}-\d{2}-\d{2} )?\d{1,2}:\d{2}:\d{2}\.\d{3})\) "
+    r"(?:\[(?P<btag>[^\]\s]{1,40})\] ?|(?P<tag>[^:\s][^:]{0,40}?): ?)(?P<message>.*)"
 )
 # [E][ssl_client.cpp:36] _handle_error(): message   /   [  2546][E][ssl_client.cpp:37] _handle_error(): message
 _ARDUINO = re.compile(
@@ -44,11 +47,28 @@ _MBED_TRACE = re.compile(r"\[(?P<level>ERR |WARN|INFO|DBG ) ?\]\[(?P<tag>\w+) *\
 # Where a second record starts inside a line: a debug record with its |level| marker, or an
 # ESP-IDF record (tag without spaces, to keep false splits out of prose).
 _GLUED = re.compile(r"(?<=[^\s\w-])(?=(?:[A-Za-z_][\w-]*\.[ch]:\d{1,5}: \|\d\| |[EWIDV] \(\d+\) [\w-]+: ))")
+# An ESP-IDF record glued to the end of the text before it ("...password:secretE (23848) esp-tls: ..."):
+# printf output without a newline, followed by an ESP_LOG line; only its own shape marks the split.
+_GLUED_ESP = re.compile(r"(?<=[^\sA-Z])(?=[EWIDV] \(\d+\) [\w-]+: )")
+
+# A known envelope after a prefix of the tool that captured the log: a serial monitor's timestamp
+# ("22:29:13.532 -> E (74107) esp-tls: ..."), a logger's date, a device name. It starts after a space
+# (or the monitor's arrow) within the first columns of the line.
+_PREFIXED = re.compile(
+    r"(?<=[\s>|])(?:[EWIDV] \((?:\d+|\d{1,2}:\d{2}|\d{4}-)"
+    r"|\[\s*\d+\]\[[EWIDV]\]\[|\[[EWIDV]\]\[[\w.-]+:\d|\[\d{2}:\d{2}:\d{2}\.\d{3},\d{3}\] <"
+    r"|[A-Za-z_][\w-]*\.c:\d{1,5}: \|\d\| )"
+)
+
+# A debug record printed right after a sample program's progress line ("  . Performing the SSL/TLS
+# handshake... C:\Keil\library\ssl_tls.c:4353: x509_verify_cert() returned ..."): the program printed its
+# step without a newline and the debug callback went on on the same line, with or without a path and level.
+_GLUED_AFTER_PROGRESS = re.compile(r"(?<=\.\.\. )(?=(?:[A-Za-z]:)?[^\s:]*?[\w-]+\.(?:c|h|cpp):\d{1,5}:? )")
 
 #: ESP-IDF's mbedTLS debug bridge logs levels 1/2/3/4 as W/I/D/V
 _BRIDGE_LEVELS = {"W": "1", "I": "2", "D": "3", "V": "4"}
 
-_ESP_TIME = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})\.(\d{3})")
+_ESP_TIME = re.compile(r"(?:\d{4}-\d{2}-\d{2} )?(\d{1,2}):(\d{2}):(\d{2})\.(\d{3})")
 
 
 def split_glued(text: str) -> list[str]:
@@ -63,7 +83,13 @@ def split_glued(text: str) -> list[str]:
         if not starts_with_record or text.find(": |", marker + 3) >= 0:
             return [part for part in _GLUED.split(text) if part] or [text]
         return [text]
-    if ") " in text and text.find(" (", 1) > 0 and not (text[:1] in "EWIDV" and text[1:3] == " ("):
+    if "... " in text and (".c:" in text or ".h:" in text or ".cpp:" in text):
+        parts = [part for part in _GLUED_AFTER_PROGRESS.split(text) if part]
+        if len(parts) > 1:
+            return parts
+    if ") " in text and text.find(" (", 1) > 0:
+        if text[:1] in "EWIDV" and text[1:3] == " (":
+            return [part for part in _GLUED_ESP.split(text) if part] or [text]
         return [part for part in _GLUED.split(text) if part] or [text]
     return [text]
 
@@ -130,13 +156,19 @@ def frame(record: str, number: int, quoted: str) -> tuple[Envelope, str, bool]:
                 match["context"],
             )
             return env, match["message"], True
+    if " (" in text or "][" in text or "] <" in text or ".c:" in text:
+        inner = _PREFIXED.search(text, 1, 72)
+        if inner is not None:
+            framed = frame(text[inner.start() :], number, quoted)
+            if framed[0].dialect != "text":
+                return framed
     return Envelope(number, "text", quoted), record, False
 
 
 def _esp_idf(match: re.Match[str], number: int, quoted: str) -> tuple[Envelope, str, bool]:
     timestamp = _esp_time(match["time"])
     message = match["message"]
-    tag = match["tag"]
+    tag = match["tag"] or match["btag"]
     if tag == "mbedtls":  # ESP-IDF's debug bridge: "ssl_tls.c:2721 in_left: 0, nb_want: 5"
         inner = _MBEDTLS.fullmatch(message)
         if inner:

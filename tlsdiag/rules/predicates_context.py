@@ -1,0 +1,86 @@
+"""Predicates about the device's situation around the attempt: the address it connects to, its free heap.
+
+They feed the context clues of the differential (``knowledge/diagnosis/clues.toml``) as much as the
+rules, and read the attempt's typed view only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from tlsdiag.rules.predicates import Match, Subject, predicate
+
+
+def _requested_host(subject: Subject) -> tuple[str | None, Any]:
+    hello = subject.attempt.client_hello
+    if hello is not None and hello.server_name:
+        return hello.server_name, hello
+    hosts = [item for item in subject.attempt.context if item.kind == "host" and item.detail]
+    return (hosts[-1].detail, hosts[-1]) if hosts else (None, None)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@predicate("requested_host_is_ip")
+def requested_host_is_ip(subject: Subject, expected: bool) -> Match | None:
+    """The name the device connects to (its SNI, or the host esp-tls logged) is an IP address.
+
+    Certificates name hosts, rarely addresses: verification by an address fails on the name, and a
+    server that picks its certificate by SNI gets none (an address is never sent as SNI)."""
+    name, evidence = _requested_host(subject)
+    if name is None:
+        return None
+    if _is_address(name) != bool(expected):
+        return None
+    return Match([evidence] if evidence is not None else [], {"requested_host": name})
+
+
+def _heap_readings(subject: Subject) -> list[Any]:
+    final = subject.attempt.final
+    limit = final.line if final is not None else None
+    return [
+        item
+        for item in subject.attempt.context
+        if item.kind == "heap-free" and item.value is not None and (limit is None or item.line <= limit)
+    ]
+
+
+@predicate("heap_below")
+def heap_below(subject: Subject, limit: int) -> Match | None:
+    """The last free-heap figure the attempt printed before it failed is below ``limit`` bytes."""
+    readings = _heap_readings(subject)
+    if not readings or readings[-1].value >= int(limit):
+        return None
+    return Match([readings[-1]], {"heap_free": readings[-1].value})
+
+
+@predicate("heap_above")
+def heap_above(subject: Subject, limit: int) -> Match | None:
+    """The smallest free-heap figure the attempt printed before it failed is above ``limit`` bytes."""
+    readings = _heap_readings(subject)
+    if not readings:
+        return None
+    lowest = min(readings, key=lambda item: item.value)
+    if lowest.value <= int(limit):
+        return None
+    return Match([lowest], {"heap_free": lowest.value})
+
+
+@predicate("worked_before")
+def worked_before(subject: Subject, expected: bool) -> Match | None:
+    """An earlier attempt in the same log completed its handshake, or the paste says the first requests worked."""
+    said = [item for item in subject.attempt.context if item.kind == "worked-before"]
+    found = subject.earlier_success or bool(said)
+    if found != bool(expected):
+        return None
+    return Match(said[:1])
+
+
+__all__ = ["heap_above", "heap_below", "requested_host_is_ip", "worked_before"]
