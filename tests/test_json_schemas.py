@@ -133,6 +133,7 @@ class _Sample:
     levels: tuple[Level, ...]
     pair: tuple[int, int]
     table: dict[str, tuple[str, ...]]
+    by_level: dict[Level, int]
     inner: _Inner
     maybe_inner: _Inner | None
     choice: str | _Inner
@@ -170,6 +171,11 @@ def test_fields_become_properties_with_their_json_types():
         "type": "object",
         "additionalProperties": {"type": "array", "items": {"type": "string"}},
     }
+    assert properties["by_level"] == {
+        "type": "object",
+        "propertyNames": {"$ref": "#/$defs/level"},
+        "additionalProperties": {"type": "integer"},
+    }
     assert properties["inner"] == {"$ref": "#/$defs/_inner"}
     assert defs["_inner"]["properties"]["size"] == {"type": "integer", "minimum": 0}
     assert properties["maybe_inner"] == {"anyOf": [{"$ref": "#/$defs/_inner"}, {"type": "null"}]}
@@ -187,6 +193,7 @@ def test_an_omittable_field_is_neither_required_nor_nullable():
         "levels",
         "pair",
         "table",
+        "by_level",
         "inner",
         "maybe_inner",
         "choice",
@@ -226,6 +233,7 @@ def test_plain_writes_what_the_schema_describes():
         levels=("high",),
         pair=(1, 2),
         table={"TLS1.2": ("0xc02f",)},
+        by_level={"low": 1},
         inner=_Inner(size=3),
         maybe_inner=None,
         choice=_Inner(size=0),
@@ -242,6 +250,7 @@ def test_plain_writes_what_the_schema_describes():
         "levels": ["high"],
         "pair": [1, 2],
         "table": {"TLS1.2": ["0xc02f"]},
+        "by_level": {"low": 1},
         "inner": {"size": 3},
         "maybe_inner": None,
         "choice": {"size": 0},

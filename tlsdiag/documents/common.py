@@ -55,8 +55,8 @@ class Envelope:
     """What opens every document: the tool, its version and the version of the document's shape."""
 
     tool: Literal["tlsdiag"] = "tlsdiag"
-    version: str = __version__
-    schema: Literal[1] = 1
+    version: str = __version__  # the tlsdiag release that wrote it
+    schema: Literal[1] = 1  # the version of the documents' shape; fields may be added within one version
 
 
 @json_model

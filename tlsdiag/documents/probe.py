@@ -69,7 +69,7 @@ class ServerJson:
     port: Annotated[int, Schema(minimum=1, maximum=65535)]
     server_name: str | None
     versions: tuple[TlsVersion, ...]
-    ciphersuites: dict[str, tuple[CodePoint, ...]]  # per version, the suites it accepts
+    ciphersuites: dict[TlsVersion, tuple[CodePoint, ...]]  # per version, the suites it accepts
     groups: tuple[str, ...] | None  # TLS group names; null when not measured
     certificates: tuple[ServerCertificateJson, ...]
     certificate_message_bytes: int | None  # the TLS 1.2 Certificate message, as seen or computed from the chain

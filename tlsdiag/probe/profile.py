@@ -168,7 +168,8 @@ class ServerProfile:
             server_name=self.server_name,
             versions=cast("tuple[documents.TlsVersion, ...]", tuple(self.versions)),
             ciphersuites={
-                version: tuple(f"0x{value:04x}" for value in values) for version, values in self.suites.items()
+                cast("documents.TlsVersion", version): tuple(f"0x{value:04x}" for value in values)
+                for version, values in self.suites.items()
             },
             groups=tuple(self.groups) if self.groups is not None else None,
             certificates=tuple(certificate.to_json() for certificate in self.certificates),
