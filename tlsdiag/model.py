@@ -1,8 +1,7 @@
 """Result types shared by decoding, diagnosis and the reporters.
 
 They are immutable named tuples (cheap to define, which keeps start-up fast): analysis builds
-them, reporters read them, and ``to_json`` gives the contract's JSON shape as a typed document model
-(:mod:`tlsdiag.documents.common`, imported only when a document is built). Nothing here knows how a
+them, reporters read them, and ``to_json`` gives the contract's JSON shape. Nothing here knows how a
 value was found or how it will be printed.
 """
 
