@@ -18,6 +18,8 @@ from tlsdiag.versions import VersionError, VersionSelection, select_by_esp_idf, 
 
 _SCAN_LIMIT = 200_000  # stack texts are looked for in the first lines only
 _EVIDENCE_LIMIT = 3
+#: context kinds that describe the board for the whole log, whichever attempt they were printed before
+_BOARD_FEATURES = frozenset({"psram"})
 
 
 class InputContext(NamedTuple):
@@ -26,6 +28,7 @@ class InputContext(NamedTuple):
     mbedtls_series: tuple[str, ...]  # the examined series error codes are read with
     platform_version: str | None  # "ESP-IDF v4.0", "Zephyr 3.5.0" ...
     evidence: tuple[tuple[int, str, str], ...]  # (line, text, why)
+    features: tuple[tuple[str, int, str], ...] = ()  # board features the log shows: (name, line, text), e.g. PSRAM
 
     def scope(self) -> Scope:
         """The versions the log's error values are read in."""
@@ -62,6 +65,7 @@ class Observer:
         self.versions: dict[str, events.VersionInfo] = {}
         self.stack_hits: dict[str, events.Envelope] = {}
         self.dialects: dict[str, int] = {}
+        self.features: dict[str, events.Envelope] = {}
 
     def add(self, event: events.Event) -> None:
         env = event.env
@@ -82,6 +86,8 @@ class Observer:
                 self.markers.setdefault(marker["id"], (marker, env))
         elif kind is events.VersionInfo:
             self.versions.setdefault(event.product, event)
+        elif kind is events.Context and event.kind in _BOARD_FEATURES:
+            self.features.setdefault(event.kind, env)
         if env.line <= _SCAN_LIMIT and env.dialect != "mbedtls-debug" and len(self.stack_hits) < len(self._stacks):
             dialect_stack = self._by_dialect.get(env.dialect)
             if dialect_stack is not None and dialect_stack not in self.stack_hits:
@@ -93,7 +99,8 @@ class Observer:
         evidence: list[tuple[int, str, str]] = []
         stack = self._stack(evidence)
         series, version, platform = self._version(stack, evidence)
-        return InputContext(stack, version, series, platform, tuple(evidence))
+        features = tuple((name, env.line, env.text) for name, env in self.features.items())
+        return InputContext(stack, version, series, platform, tuple(evidence), features)
 
     def _stack(self, evidence: list[tuple[int, str, str]]) -> str:
         for stack in self._stacks:

@@ -28,7 +28,7 @@ _CLAIMED = object()  # a record the grammar claimed that yields no event
 
 
 #: context rules that match anywhere in a line: the rest of the line is read by the open-world layer too
-_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "watchdog", "crash", "heap-free"})
+_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "psram", "watchdog", "crash", "heap-free"})
 _OPEN_WORLD_EVIDENCE = (
     events.ReturnValue,
     events.CodeMention,
