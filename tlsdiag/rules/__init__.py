@@ -358,7 +358,8 @@ def _evidence_strength(hit: Hit, attempt: AttemptView) -> float:
     lines = {line for line, _ in hit.finding.evidence}
     if lines and not lines <= own:
         return hit.finding.confidence
-    return min(hit.finding.confidence, differential.RESTATED)
+    # a rule that restates the code and also rests on what the log could not show says even less
+    return min(hit.finding.confidence, differential.RESTATED * ASSUMPTION_PENALTY ** len(hit.finding.assumptions))
 
 
 def _reads_comparison(rule: dict[str, Any]) -> bool:

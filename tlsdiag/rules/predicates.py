@@ -175,9 +175,11 @@ def function(subject: Subject, names: Any) -> Match | None:
 
 
 def _alert(subject: Subject, wanted: Any, direction: str) -> Match | None:
+    """An alert in ``direction`` whose number or name is in ``wanted`` (``"any"``: whichever alert)."""
     values = {item if isinstance(item, int) else str(item) for item in as_list(wanted)}
+    anything = "any" in values
     for alert in subject.attempt.alerts:
-        if alert.direction == direction and (alert.description in values or alert.name in values):
+        if alert.direction == direction and (anything or alert.description in values or alert.name in values):
             return Match([alert], {"alert": alert.description, "alert_name": alert.name})
     return None
 
