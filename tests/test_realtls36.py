@@ -99,10 +99,6 @@ KNOWN_GAPS: dict[tuple[str, str, int], str] = {
         "no finding: no NewSessionTicket after the handshake, a saved session without a ticket and a second "
         "ClientHello without pre_shared_key are not reported"
     ),
-    ("category", "tls12-server-rsa-pss", 4): (
-        "'Server used unsupported value in SigAlg extension 0x0806' in a TLS 1.2 ServerKeyExchange gets "
-        "TLS-CODE-000 (other) instead of ciphersuite-mismatch (RSA-PSS offered for TLS 1.3, refused in TLS 1.2)"
-    ),
 }
 
 

@@ -11,6 +11,7 @@ import re
 from typing import Any, NamedTuple
 
 from tlsdiag.analysis import events
+from tlsdiag.analysis.pasted_config import PastedConfig, PastedConfigFinding
 from tlsdiag.codes import Scope
 from tlsdiag.knowledge import Knowledge, load
 from tlsdiag.paths import knowledge_path
@@ -29,6 +30,7 @@ class InputContext(NamedTuple):
     platform_version: str | None  # "ESP-IDF v4.0", "Zephyr 3.5.0" ...
     evidence: tuple[tuple[int, str, str], ...]  # (line, text, why)
     features: tuple[tuple[str, int, str], ...] = ()  # board features the log shows: (name, line, text), e.g. PSRAM
+    pasted_config: tuple[PastedConfigFinding, ...] = ()  # what linting a configuration pasted into the log found
 
     def scope(self) -> Scope:
         """The versions the log's error values are read in."""
@@ -66,12 +68,15 @@ class Observer:
         self.stack_hits: dict[str, events.Envelope] = {}
         self.dialects: dict[str, int] = {}
         self.features: dict[str, events.Envelope] = {}
+        self.pasted_config = PastedConfig()
 
     def add(self, event: events.Event) -> None:
         env = event.env
         kind = type(event)
         if kind is events.DumpLine:
             return
+        if env.dialect == "text":
+            self.pasted_config.add(env.line, env.text)
         if env.source_file and env.source_file in self._file_markers:
             marker = self._file_markers[env.source_file]
             self.markers.setdefault(marker["id"], (marker, env))
@@ -100,7 +105,8 @@ class Observer:
         stack = self._stack(evidence)
         series, version, platform = self._version(stack, evidence)
         features = tuple((name, env.line, env.text) for name, env in self.features.items())
-        return InputContext(stack, version, series, platform, tuple(evidence), features)
+        pasted = self.pasted_config.findings()
+        return InputContext(stack, version, series, platform, tuple(evidence), features, pasted)
 
     def _stack(self, evidence: list[tuple[int, str, str]]) -> str:
         for stack in self._stacks:

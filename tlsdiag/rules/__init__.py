@@ -211,6 +211,7 @@ def subject_for(
         earlier_success=any(item.handshake_done is not None and not item.failed for item in earlier),
         diff=comparison,
         features=context.features,
+        pasted_config=context.pasted_config,
     )
 
 

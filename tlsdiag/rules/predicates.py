@@ -45,6 +45,7 @@ class Subject:
     earlier_success: bool = False  # an earlier attempt of the same log completed its handshake
     diff: Any = None  # a tlsdiag.diff.Comparison when the attempt is the failing side of a diff
     features: tuple[tuple[str, int, str], ...] = ()  # board features the log shows (name, line, text)
+    pasted_config: tuple[Any, ...] = ()  # lint findings on a configuration pasted into the log
 
     @property
     def reached(self) -> tuple[Milestone, ...]:
@@ -159,7 +160,13 @@ def library_message(subject: Subject, ids: Any) -> Match | None:
         return None
     hits.sort(key=lambda item: item.line)
     first = hits[0]
-    return Match(hits[:3], {"library_message": getattr(first, "message_id", None) or getattr(first, "id", None)})
+    facts: dict[str, Any] = {"library_message": getattr(first, "message_id", None) or getattr(first, "id", None)}
+    arguments = getattr(first, "arguments", ())
+    if arguments:  # what the message printed: a value, a name
+        facts["message_value"] = arguments[0]
+        if isinstance(arguments[0], int):
+            facts["message_value_hex"] = f"0x{arguments[0]:04x}"
+    return Match(hits[:3], facts)
 
 
 @predicate("function")

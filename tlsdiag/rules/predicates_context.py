@@ -101,4 +101,15 @@ def board_feature(subject: Subject, names: Any) -> Match | None:
     return Match([_Printed(line, text)], {"board_feature": name})
 
 
-__all__ = ["board_feature", "heap_above", "heap_below", "requested_host_is_ip", "worked_before"]
+@predicate("pasted_config")
+def pasted_config(subject: Subject, rules: Any) -> Match | None:
+    """A configuration pasted into the log has a lint finding of one of ``rules`` (``CFG-KX-001``...)."""
+    wanted = set(as_list(rules))
+    found = [item for item in subject.pasted_config if item.rule in wanted]
+    if not found:
+        return None
+    evidence = [_Printed(line, text) for item in found for line, text in item.evidence][:3]
+    return Match(evidence, {"config_finding": found[0].title, "config_rule": found[0].rule})
+
+
+__all__ = ["board_feature", "heap_above", "heap_below", "pasted_config", "requested_host_is_ip", "worked_before"]

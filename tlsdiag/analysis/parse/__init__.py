@@ -265,5 +265,8 @@ class Parser:
         if message and env.level in ("1", None):
             known = library.match(message, env.level, env.source_file)
             if env.level == "1" or (known is not None and known.levels == ("1",)):
-                return events.ErrorText(env, None, message.strip(), known.id if known is not None else None)
+                if known is None:
+                    return events.ErrorText(env, None, message.strip())
+                values = tuple(argument.value for argument in known.arguments)
+                return events.ErrorText(env, None, message.strip(), known.id, values)
         return events.Trace(env) if self.keep_trace else _CLAIMED
