@@ -163,7 +163,7 @@ def test_the_report_is_written_while_the_program_is_still_quiet(tmp_path):
     script = (
         "import os, sys, time\n"
         "sys.stdout.buffer.write(open(sys.argv[1], 'rb').read()); sys.stdout.flush()\n"
-        "time.sleep(2)\n"
+        "time.sleep(3)\n"
         "print('reported during the pause:', os.path.getsize(sys.argv[2]) > 0)\n"
     )
     command = [sys.executable, "-c", script, str(FIRST), str(report)]
@@ -171,6 +171,15 @@ def test_the_report_is_written_while_the_program_is_still_quiet(tmp_path):
     assert result.returncode == 1, result.stderr
     assert result.stdout.endswith("reported during the pause: True\n")
     assert len(report.read_text().splitlines()) == 1
+
+
+def test_what_a_program_prints_about_a_reported_failure_after_a_pause_is_not_a_second_failure():
+    """ssl_client2 prints "Last error was: -0x2700 ..." after the failure: read apart from the attempt it
+    closes, it would look like a failure of its own."""
+    data = UNKNOWN_CA.read_bytes()
+    summary = data.index(b"\nLast error was") + 1
+    reports = Device().run([data[:summary], PAUSE, data[summary:], PAUSE])
+    assert len(reports) == 1 and [failure.error for failure in reports[0].diagnosis.failures] == ["-0x2700"]
 
 
 def test_a_failure_followed_by_a_retry_that_works_is_reported_once_when_the_retry_starts():
