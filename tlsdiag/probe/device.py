@@ -314,9 +314,9 @@ def _code_facts(device: Device) -> None:
 
 def from_log(path: str, mbedtls_version: str | None = None) -> Device:
     """The device as its log shows it: the ClientHello it sent, and its stack's defaults for the fixes."""
-    from tlsdiag.analysis import summary
     from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.config.recommend import platform_defaults, platform_release, target_for_stack
+    from tlsdiag.documents.base import plain_object
 
     analysis = analyse(None if path == "-" else path)
     if mbedtls_version:
@@ -324,15 +324,11 @@ def from_log(path: str, mbedtls_version: str | None = None) -> Device:
             analysis.override_version(mbedtls_version)
         except VersionError as error:
             raise InputError(str(error)) from None
-    hello = None
-    for session in reversed(analysis.sessions):
-        hello = summary.client_hello(session)
-        if hello is not None:
-            break
+    hello = next((item.client_hello for item in reversed(analysis.attempts) if item.client_hello is not None), None)
     if hello is None:
         raise InputError(f"{path}: the log shows no ClientHello, so what the device offers is not known")
     knowledge = load_config_knowledge()
-    observed = _observed(hello)
+    observed = _observed(plain_object(hello.to_json()))
     context = analysis.context
     candidates = [str(series) for series in context.mbedtls_series] or list(knowledge.series)
     if observed.versions and "TLS1.3" in observed.versions:
