@@ -76,6 +76,21 @@ def test_every_document_model_is_published():
     assert not {model.__name__ for model in models - published}
 
 
+def test_output_validation_refuses_a_key_no_schema_names(schema_validator):
+    """The published objects stay open to added fields; the tests' validation closes them, so that a key a
+    command writes outside the models (which the published schema would let through) fails the command's test."""
+    from tlsdiag.codes import explain
+    from tlsdiag.report.explain import explain_model
+
+    document = plain(explain_model(explain("-0x4290")))
+    assert isinstance(document, dict)
+    schema_validator(document, "explain.schema.json")
+    part = document["codes"][0]["interpretations"][0]["parts"][0]  # type: ignore[index]
+    part["width"] = 16
+    with pytest.raises(jsonschema.ValidationError, match="width"):
+        schema_validator(document, "explain.schema.json")
+
+
 # --- the enumerations agree with the knowledge and the code that produce the values ----------------------------
 
 

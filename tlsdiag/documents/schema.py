@@ -269,7 +269,7 @@ def _written() -> dict[str, tuple[str, dict[str, Any], SchemaWriter]]:
     common = SchemaWriter(COMMON)
     for hint in shared_types:
         common.schema(hint)
-    result = {COMMON: (title, {}, common)}
+    result: dict[str, tuple[str, dict[str, Any], SchemaWriter]] = {COMMON: (title, {}, common)}
     for name, (title, document) in files.items():
         writer = SchemaWriter(name, shared=common.owners)
         root = writer.object_schema(document) if isinstance(document, type) else writer.schema(document)

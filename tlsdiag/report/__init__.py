@@ -77,7 +77,7 @@ def _environment(color: bool) -> Any:
     env = jinja2.Environment(
         bytecode_cache=bytecode_cache,
         loader=jinja2.FileSystemLoader(package_path("report", "templates")),
-        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
