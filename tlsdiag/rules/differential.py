@@ -75,7 +75,9 @@ class Clue:
 @dataclass(frozen=True, slots=True)
 class Knowledge:
     causes: dict[str, Cause]
-    by_name: dict[str, tuple[tuple[str, float, tuple[str, ...]], ...]]  # code name -> (cause, weight, stacks)
+    # code name -> (cause, weight, stacks, mbedTLS series): an entry holds only on those stacks and series
+    # (on all of them when empty)
+    by_name: dict[str, tuple[tuple[str, float, tuple[str, ...], tuple[str, ...]], ...]]
     by_kind: dict[str, tuple[tuple[str, float], ...]]
     clues: tuple[Clue, ...]
     verify_failure_names: frozenset[str]
@@ -117,12 +119,12 @@ def knowledge() -> Knowledge:
             sources=tuple(entry.get("sources", ())),
         )
     differential = load_toml_data("diagnosis", "differential.toml")
-    by_name: dict[str, list[tuple[str, float, tuple[str, ...]]]] = {}
+    by_name: dict[str, list[tuple[str, float, tuple[str, ...], tuple[str, ...]]]] = {}
     for entry in differential.get("code", ()):
         for name in entry["names"]:
             for item in entry["causes"]:
                 by_name.setdefault(name, []).append(
-                    (item["cause"], float(item["weight"]), tuple(item.get("stacks", ())))
+                    (item["cause"], float(item["weight"]), tuple(item.get("stacks", ())), tuple(item.get("series", ())))
                 )
     by_kind = {
         entry["kind"]: tuple((item["cause"], float(item["weight"])) for item in entry["causes"])
@@ -137,7 +139,7 @@ def knowledge() -> Knowledge:
         )
         for entry in load_toml_data("diagnosis", "clues.toml")["clue"]
     )
-    for cause_id in [c for entries in by_name.values() for c, _, _ in entries] + [
+    for cause_id in [c for entries in by_name.values() for c, *_ in entries] + [
         c for clue in clues for c, _ in clue.favours
     ]:
         if cause_id not in causes:
@@ -151,7 +153,9 @@ def knowledge() -> Knowledge:
     )
 
 
-def priors(final: PrintedValue | None, stack: str, verify_failed: bool = False) -> dict[str, float]:
+def priors(
+    final: PrintedValue | None, stack: str, verify_failed: bool = False, series: tuple[str, ...] = ()
+) -> dict[str, float]:
     """Each candidate cause's prior share, from the code the attempt failed with (or from all threads).
 
     A failed verification whose flags are printed without a code stands for the code it makes the
@@ -161,8 +165,8 @@ def priors(final: PrintedValue | None, stack: str, verify_failed: bool = False) 
     names = final.names if final is not None else (table.verify_failure_names if verify_failed else frozenset())
     if names:
         for name in names:
-            for cause, weight, stacks in table.by_name.get(name, ()):
-                if not stacks or stack in stacks:
+            for cause, weight, stacks, versions in table.by_name.get(name, ()):
+                if (not stacks or stack in stacks) and (not versions or not series or set(versions) & set(series)):
                     weights[cause] = max(weights.get(cause, 0.0), weight)
         if not weights and final is not None:
             for cause, weight in table.by_kind.get(final.kind, ()):
