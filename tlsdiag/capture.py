@@ -169,7 +169,7 @@ def _open(
         handle = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
     except OSError as error:
         raise InputError(f"cannot write {path} (--{what}): {error.strerror or error}") from None
-    return stack.enter_context(handle)  # type: ignore[return-value]
+    return stack.enter_context(handle)
 
 
 def _read(stream: BinaryIO, chunks: queue.Queue[bytes]) -> None:

@@ -110,7 +110,7 @@ def _run_explain(parsed: dict[str, object]) -> int | None:
     from tlsdiag.report import Format
 
     try:
-        fmt = Format(parsed.get("format", Format.text.value))
+        fmt = Format(str(parsed.get("format", Format.text.value)))
     except ValueError:
         return None  # the full parser words the error about the format
     output = parsed.get("output")

@@ -140,7 +140,7 @@ class Resolution:
             self._report()
 
     def _selected(self, values: Mapping[str, str]) -> set[str]:
-        found = set()
+        found: set[str] = set()
         for name, symbol in self.release.symbols.items():
             if symbol.select and values.get(name) == "y":
                 found.update("CONFIG_" + target for target in symbol.select)

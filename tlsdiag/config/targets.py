@@ -176,14 +176,15 @@ class Translator:
             symbols, macros = self._simulate(assigned)
             current = current.with_settings({})
             current.settings, current.symbols = dict(macros), symbols
-        for change in symbol_changes:
+        for symbol_change in symbol_changes:
             if self.target != "sdkconfig":
                 continue
-            before = symbols.get(change.symbol, assigned.get(change.symbol))
-            if _same_value(before, change.to) or (self.release and change.symbol not in self.release.symbols):
+            symbol = symbol_change.symbol
+            before = symbols.get(symbol, assigned.get(symbol))
+            if _same_value(before, symbol_change.to) or (self.release and symbol not in self.release.symbols):
                 continue
-            changes.append(Change(change.symbol, before, change.to, change.why, change.finding))
-            assigned[change.symbol] = change.to
+            changes.append(Change(symbol, before, symbol_change.to, symbol_change.why, symbol_change.finding))
+            assigned[symbol] = symbol_change.to
         return _merge(changes)
 
     def _route(self, change: MacroChange, assigned: dict[str, str], current: Effective) -> dict[str, str] | None:
