@@ -114,9 +114,12 @@ def _run_explain(parsed: dict[str, object]) -> int | None:
     except ValueError:
         return None  # the full parser words the error about the format
     output = parsed.get("output")
+    codes = parsed["codes"]
+    if not isinstance(codes, list):
+        return None  # parse_explain always gives a list; anything else goes to the full parser
     try:
         return actions.explain(
-            codes=list(parsed["codes"]),  # type: ignore[call-overload]
+            codes=[str(code) for code in codes],
             fmt=fmt,
             mbedtls_version=_text(parsed.get("mbedtls_version")),
             esp_idf_version=_text(parsed.get("esp_idf_version")),

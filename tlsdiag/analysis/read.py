@@ -255,6 +255,7 @@ class _ChunkFile(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    # the decompressors pass a bytearray or a memoryview; RawIOBase declares any writable buffer
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         while not self._pending:
             chunk = next(self._chunks, None)

@@ -52,7 +52,7 @@ def summarise(session: Session, scope: Scope) -> AttemptView:
     errors = tuple(
         _printed(item, scope, test, session.index, done)
         for item in session.errors
-        if type(item) in (events.ReturnValue, events.CodeMention) and item.value != 0  # type: ignore[union-attr]
+        if isinstance(item, (events.ReturnValue, events.CodeMention)) and item.value != 0
     )
     final_event = session.final_error
     final = None

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from tlsdiag.config.data import ConfigKnowledge, Directive, EspIdfRelease
 from tlsdiag.config.effective import Effective, number
-from tlsdiag.config.expr import parse
+from tlsdiag.config.expr import operand, parse
 from tlsdiag.config.kconfig import Resolution, depends_on_symbols, run_directives
 from tlsdiag.config.model import Assignment, Change, Config, Setting
 
@@ -285,10 +285,10 @@ def _alternatives(condition: str, want_true: bool) -> list[dict[str, str]] | Non
                 return [{name: "y" if truth_wanted else "n"}]
             return [{}] if name.startswith("MBEDTLS_") else None
         if kind == "unary" and node[1] == "!":
-            return walk(node[2], not truth_wanted)  # type: ignore[arg-type]
+            return walk(operand(node, 2), not truth_wanted)
         if kind == "binary" and node[1] in ("&&", "||"):
-            left = walk(node[2], truth_wanted)  # type: ignore[arg-type]
-            right = walk(node[3], truth_wanted)  # type: ignore[arg-type]
+            left = walk(operand(node, 2), truth_wanted)
+            right = walk(operand(node, 3), truth_wanted)
             if left is None or right is None:
                 return None
             conjunction = (node[1] == "&&") == truth_wanted

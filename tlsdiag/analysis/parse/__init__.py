@@ -14,7 +14,7 @@ import enum
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from tlsdiag.analysis import events
 from tlsdiag.analysis.events import Envelope, Event, Unrecognized
@@ -85,10 +85,10 @@ def _forms(known: catalogue.CatalogueMatch | None) -> dict[str, str] | None:
     return forms
 
 
-def _payload(cls: type, fields: dict[str, Any]) -> tuple[type, tuple[Any, ...]]:
+def _payload(cls: type[NamedTuple], fields: dict[str, Any]) -> tuple[type, tuple[Any, ...]]:
     """An event class and its field values in order, without the envelope (the memoised form)."""
-    defaults = cls._field_defaults  # type: ignore[attr-defined]
-    return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])  # type: ignore[attr-defined]
+    defaults = cls._field_defaults
+    return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])
 
 
 class ParseStats:
