@@ -230,8 +230,8 @@ def _micropython(tokens: list[Any], message: str = "") -> Payload:
         return events.ReturnValue, {"function": None, "text": label, **code_payload(raw, message, label)}
     errno = _first(tokens, "ERRNO")
     if errno:
-        number = int(errno.split("]")[0].split()[-1])
-        return events.ReturnValue, {"function": None, "value": -number, "raw": errno, "text": errno}
+        errno_value = int(errno.split("]")[0].split()[-1])
+        return events.ReturnValue, {"function": None, "value": -errno_value, "raw": errno, "text": errno}
     raw = _first(tokens, "CODE") or "0"
     return events.ReturnValue, {"function": None, **code_payload(raw, message)}
 
