@@ -24,13 +24,27 @@ _DUMP_LINE = dispatch.DUMP_LINE.match
 _END: tuple[tuple[int, None]] = ((0, None),)
 _MISSING = object()
 #: the severities loggers mark an error record with (ESP-IDF and arduino-esp32 ``E``, Zephyr ``err``, mbed-trace)
-_ERROR_LEVELS = frozenset({"E", "err", "ERR", "error", "ERROR"})
+_ERROR_LEVELS = events.ERROR_LEVELS
 _ENDS_IN_CONVERSION = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[diouxXscp]$")
 _CLAIMED = object()  # a record the grammar claimed that yields no event
 
 
 #: context rules that match anywhere in a line: the rest of the line is read by the open-world layer too
-_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "psram", "watchdog", "crash", "heap-free"})
+_WHOLE_LINE_CONTEXT = frozenset(
+    {
+        "network",
+        "clock",
+        "sntp",
+        "psram",
+        "watchdog",
+        "crash",
+        "heap-free",
+        "open-failed",
+        "verify-failed",
+        "socket",
+        "dns-failed",
+    }
+)
 _OPEN_WORLD_EVIDENCE = (
     events.ReturnValue,
     events.CodeMention,
@@ -191,11 +205,17 @@ class Parser:
 
     def _with_open_world(self, event: Any, message: str) -> Any:
         """A line a context rule claims whole (Wi-Fi, clock, crash...), or a complaint in words, may still carry
-        an error value or a library text."""
+        an error value, a library text or another fact (``Failed to open new connection in specified timeout``
+        is also a timeout)."""
         found = self._scan(event.env, message)
         if type(found) is not tuple:
             return event
-        extra = tuple(item for item in found if type(item) in _OPEN_WORLD_EVIDENCE)
+        claimed = event.kind if type(event) is events.Context else None
+        extra = tuple(
+            item
+            for item in found
+            if type(item) in _OPEN_WORLD_EVIDENCE or (type(item) is events.Context and item.kind != claimed)
+        )
         return (event, *extra) if extra else event
 
     def _open_world(self, env: events.Envelope, message: str) -> Any:
