@@ -31,6 +31,10 @@ class Envelope(NamedTuple):
     timestamp_ms: float | None = None
 
 
+#: envelope severities that mark a record as an error report (ESP-IDF ``E``, Zephyr ``<err>``, text ``ERROR``)
+ERROR_LEVELS = frozenset({"E", "err", "ERR", "error", "ERROR"})
+
+
 class ReturnValue(NamedTuple):
     """A function reported an error value: ``X() returned -29312 (-0x7280)`` and every dialect's variant."""
 

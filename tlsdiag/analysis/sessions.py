@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from tlsdiag.analysis.events import (
+    ERROR_LEVELS,
     Alert,
     CertificateDer,
     CertificateText,
@@ -101,8 +102,17 @@ class Session:
     @property
     def failed(self) -> bool:
         """The attempt ended in a failure: a failing value, a step the program reported as failed, a crash
-        in the middle of it, or a certificate verification that failed in a handshake that never completed."""
-        key = (len(self.errors), len(self.console), len(self.verify), len(self.context_events), self.handshake_done)
+        in the middle of it, or, in a handshake that never completed, a certificate verification that failed or
+        an error report in words (``Failed to open new connection``, ``connection refused``, an ESP-IDF TLS
+        component's error line) with no value printed."""
+        key = (
+            len(self.errors),
+            len(self.console),
+            len(self.verify),
+            len(self.context_events),
+            len(self.library_messages),
+            self.handshake_done,
+        )
         if self._failed is None or self._failed[0] != key or self._final is not _OPEN:
             self._failed = (key, self._compute_failed())
         return self._failed[1]
@@ -112,7 +122,13 @@ class Session:
             return True
         if any(item.kind in _ENDS_IN_A_CRASH for item in self.context_events if item.env.line >= self.first_line):
             return self.started
-        return self.handshake_done is None and any(item.flags_value or item.flag for item in self.verify)
+        if self.handshake_done is not None:
+            return False
+        return (
+            any(item.flags_value or item.flag for item in self.verify)
+            or any(_reports_failure(item) for item in self.context_events if item.env.line >= self.first_line)
+            or any(_is_error_record(item.env) for item in self.library_messages if item.env.line >= self.first_line)
+        )
 
     def _fails(self, step: ConsoleStep) -> bool:
         """A step the program reported as failed, except the report of a verification result after a
@@ -339,6 +355,30 @@ _APPLICATION_DATA = frozenset({"application_data_in", "application_data_out"})
 
 #: context lines that end an attempt in progress: the device crashed or a watchdog fired
 _ENDS_IN_A_CRASH = frozenset({"crash", "watchdog"})
+
+#: context lines that report a failed connection in words; at an error severity, or with none (a plain text line),
+#: they fail the attempt even when no value is printed (a warning-level poll timeout does not)
+_FAILURE_REPORTS = frozenset(
+    {
+        "dns-failed",
+        "connect-failed",
+        "open-failed",
+        "verify-failed",
+        "socket",
+        "timeout",
+        "connection-reset",
+        "unreachable",
+    }
+)
+
+
+def _is_error_record(env: Envelope) -> bool:
+    return env.level in ERROR_LEVELS
+
+
+def _reports_failure(item: Context) -> bool:
+    return item.kind in _FAILURE_REPORTS and (item.env.level is None or item.env.level in ERROR_LEVELS)
+
 
 #: context lines that are themselves part of a connection attempt (esp-tls reporting on it)
 _CONNECTION_CONTEXT = frozenset(

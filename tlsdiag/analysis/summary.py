@@ -141,7 +141,7 @@ def _printed(item: Any, scope: Scope, test: FailureTest, attempt: int, done: int
         readings=item.readings,
         names=frozenset(names),
         kind=decoded.kind,
-        categories=frozenset(entry.category for entry in decoded.interpretations if entry.plausibility >= 0.9),
+        categories=_categories(decoded.interpretations, item.readings),
         mentioned=type(item) is events.CodeMention,
         top_level=test.top_level(item),
         fails=test.fails(item, after_handshake=done is not None and env.line > done),
@@ -150,6 +150,20 @@ def _printed(item: Any, scope: Scope, test: FailureTest, attempt: int, done: int
         source_file=env.source_file,
         attempt=attempt,
     )
+
+
+def _categories(interpretations: tuple[Any, ...], readings: tuple[Any, ...]) -> frozenset[str]:
+    """The categories of the readings the log makes likely; a name printed with the value (``[Errno 12]
+    ENOMEM``) pins its reading whatever the stack, where the number alone would be one of several tables'."""
+    likely = {entry.category for entry in interpretations if entry.plausibility >= 0.9}
+    printed = {reading.name for reading in readings if reading.how == "name" and reading.name}
+    if printed:
+        likely |= {
+            entry.category
+            for entry in interpretations
+            if entry.complete and any(part.name in printed for part in entry.parts)
+        }
+    return frozenset(category for category in likely if category)
 
 
 # --- milestones ---------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class _Missing(enum.Enum):
 
 _MISSING: Final = _Missing.MISSING
 #: the severities loggers mark an error record with (ESP-IDF and arduino-esp32 ``E``, Zephyr ``err``, mbed-trace)
-_ERROR_LEVELS = frozenset({"E", "err", "ERR", "error", "ERROR"})
+_ERROR_LEVELS = events.ERROR_LEVELS
 _ENDS_IN_CONVERSION = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[diouxXscp]$")
 
 
@@ -59,7 +59,21 @@ def _several(read: _Read) -> TypeIs[tuple[Event, ...]]:
 
 
 #: context rules that match anywhere in a line: the rest of the line is read by the open-world layer too
-_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "psram", "watchdog", "crash", "heap-free"})
+_WHOLE_LINE_CONTEXT = frozenset(
+    {
+        "network",
+        "clock",
+        "sntp",
+        "psram",
+        "watchdog",
+        "crash",
+        "heap-free",
+        "open-failed",
+        "verify-failed",
+        "socket",
+        "dns-failed",
+    }
+)
 _OPEN_WORLD_EVIDENCE = (
     events.ReturnValue,
     events.CodeMention,
@@ -220,11 +234,17 @@ class Parser:
 
     def _with_open_world(self, event: Event, message: str) -> Event | tuple[Event, ...]:
         """A line a context rule claims whole (Wi-Fi, clock, crash...), or a complaint in words, may still carry
-        an error value or a library text."""
+        an error value, a library text or another fact (``Failed to open new connection in specified timeout``
+        is also a timeout)."""
         found = self._scan(event.env, message)
         if not _several(found):
             return event
-        extra = tuple(item for item in found if type(item) in _OPEN_WORLD_EVIDENCE)
+        claimed = event.kind if type(event) is events.Context else None
+        extra = tuple(
+            item
+            for item in found
+            if type(item) in _OPEN_WORLD_EVIDENCE or (type(item) is events.Context and item.kind != claimed)
+        )
         return (event, *extra) if extra else event
 
     def _open_world(self, env: Envelope, message: str) -> Event | tuple[Event, ...]:
