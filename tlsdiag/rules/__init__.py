@@ -315,7 +315,9 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
     """The failure findings: rules and the differential of the final error, each with its share of the evidence."""
     attempt = subject.attempt
     final = attempt.final
-    prior = differential.priors(final, subject.stack, verify_failed=bool(attempt.verify_flags), series=subject.series)
+    prior = differential.priors(
+        final, subject.stack, verify_failed=differential.verification_failed(attempt), series=subject.series
+    )
     # fallback rules (the code's own meaning) stand in for the differential of a code it does not list
     fallbacks = [hit for hit in failures if hit.rule.get("fallback")]
     failures = [hit for hit in failures if not hit.rule.get("fallback")]

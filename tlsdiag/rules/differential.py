@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from tlsdiag.analysis.views import PrintedValue
+from tlsdiag.analysis.views import AttemptView, PrintedValue
 from tlsdiag.model import Fix
 
 #: weight kept for causes the differential does not list, relative to the listed ones (total 1): more when
@@ -81,6 +81,8 @@ class Knowledge:
     by_kind: dict[str, tuple[tuple[str, float], ...]]
     clues: tuple[Clue, ...]
     verify_failure_names: frozenset[str]
+    verify_failure_context: frozenset[str]
+    verify_failure_messages: frozenset[str]
 
 
 @dataclass
@@ -150,6 +152,18 @@ def knowledge() -> Knowledge:
         by_kind,
         clues,
         frozenset(differential.get("verify_failure_names", ())),
+        frozenset(differential.get("verify_failure_context", ())),
+        frozenset(differential.get("verify_failure_messages", ())),
+    )
+
+
+def verification_failed(attempt: AttemptView) -> bool:
+    """The attempt shows a failed certificate verification without a code: its flags, or a wrapper's words."""
+    table = knowledge()
+    return (
+        bool(attempt.verify_flags)
+        or any(item.kind in table.verify_failure_context for item in attempt.context)
+        or any(item.id in table.verify_failure_messages for item in attempt.library_messages)
     )
 
 

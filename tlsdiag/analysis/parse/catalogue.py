@@ -25,12 +25,13 @@ Results are memoised per text: level-4 logs repeat the same lines thousands of t
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from tlsdiag.analysis.parse.printf import Conversion, Part, parts
 from tlsdiag.paths import knowledge_path
@@ -253,7 +254,7 @@ class Catalogue:
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
             self._memo[key] = found
-        return found  # type: ignore[return-value]
+        return found
 
     def _starts(self, text: str) -> list[int]:
         return [match.start() for match in _STARTS.finditer(text, 0, min(len(text), MAX_PREFIX))]
@@ -326,7 +327,13 @@ class Catalogue:
         return None
 
 
-_MISSING = object()
+class _Missing(enum.Enum):
+    """A text the memo has not seen yet (a memoised None means "no entry")."""
+
+    MISSING = enum.auto()
+
+
+_MISSING: Final = _Missing.MISSING
 
 
 _PREFIX_FILE = re.compile(r"([A-Za-z_][\w.-]*\.(?:c|h|cpp))(?=[:\s]|$)")
