@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,22 +74,40 @@ def run_cli(
 
 @pytest.fixture(scope="session")
 def schema_validator():
-    """Validate a document against one of the package's published JSON Schemas."""
+    """Validate a document against one of the package's published JSON Schemas.
+
+    The published objects stay open (fields may be added within a schema version), so the document is also
+    validated against a closed copy of every schema: a key the commands write that no schema names fails.
+    """
     import jsonschema
     from referencing import Registry, Resource
 
     schema_dir = ROOT / "tlsdiag" / "schemas"
-    resources = []
-    for path in schema_dir.glob("*.schema.json"):
-        document = json.loads(path.read_text())
-        resources.append((document["$id"], Resource.from_contents(document)))
-    registry = Registry().with_resources(resources)
+    published = {path.name: json.loads(path.read_text()) for path in schema_dir.glob("*.schema.json")}
+
+    def registry(schemas: dict[str, dict]) -> Registry:
+        return Registry().with_resources((schema["$id"], Resource.from_contents(schema)) for schema in schemas.values())
+
+    closed: dict[str, dict] = {name: _closed(schema) for name, schema in published.items()}
+    as_published, as_closed = registry(published), registry(closed)
 
     def validate(document: object, schema_name: str) -> None:
-        schema = json.loads((schema_dir / schema_name).read_text())
-        jsonschema.Draft202012Validator(schema, registry=registry).validate(document)
+        jsonschema.Draft202012Validator(published[schema_name], registry=as_published).validate(document)
+        jsonschema.Draft202012Validator(closed[schema_name], registry=as_closed).validate(document)
 
     return validate
+
+
+def _closed(schema: Any) -> Any:
+    """``schema`` with every object that lists its properties closed to keys it does not list."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    copy = {key: _closed(value) for key, value in schema.items()}
+    if "properties" in copy and "additionalProperties" not in copy:
+        copy["additionalProperties"] = False
+    return copy
 
 
 # --- the suite stands on its own ------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def test_log_and_configuration_together(tmp_path):
     assert result.after is not None and not result.after.failed
     assert result.after.effective.value("MBEDTLS_SSL_OUT_CONTENT_LEN") == 6144
     assert any("sdkconfig.defaults only applies" in note for note in result.notes)
-    assert result.log is not None and result.log["context"]["stack"] == "esp-idf"
+    assert result.log is not None and result.log.context.stack == "esp-idf"
 
 
 def test_same_log_for_a_hand_written_config_h():
@@ -331,7 +331,7 @@ def test_review_case_text_says_the_change_depends_on_the_version():
 
 def test_a_2_28_to_3_0_log_stays_within_its_range(schema_validator):
     result = recommend(log=str(LOG_2_28))
-    assert result.log["context"]["mbedtls_version"] == "2.28-3.0"
+    assert result.log is not None and result.log.context.mbedtls_version == "2.28-3.0"
     assert result.scope.series == ("2.28", "3.0") and result.scope.basis == "log"
     assert [plan.series for plan in result.variants] == ["2.28", "3.0"]
     first, second = result.variants
@@ -352,7 +352,7 @@ def test_a_stated_version_gives_one_answer_and_leaves_out_the_other_reading():
     failures = [finding for finding in result.log_findings if finding.severity == "failure"]
     assert failures[0].rule == "TLS-BUF-001"
     assert all(finding.basis == "differential" and finding.confidence < 0.2 for finding in failures[1:])
-    assert result.log["context"]["evidence"][0]["text"] == "--mbedtls-version 2.28"
+    assert result.log is not None and result.log.context.evidence[0].text == "--mbedtls-version 2.28"
     # the chain (22628 bytes) is over one record: no buffer helps, so no change, and the fixes say why
     assert not result.changes
     assert any("larger than one TLS record" in fix.action for fix in result.log_findings[0].fixes)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import CORPUS, run_cli
 from tlsdiag.probe.device import from_preset
 from tlsdiag.probe.match import match
 from tlsdiag.probe.reports import read_report
@@ -63,6 +63,33 @@ def test_json_follows_the_schema(name, schema_validator):
     document = json.loads(result.stdout)
     schema_validator(document, "probe.schema.json")
     assert (result.returncode == 1) == (document["verdict"] == "fails")
+
+
+def test_a_device_read_from_its_log(schema_validator, tmp_path):
+    """--log takes the device from the ClientHello its log shows: what it offers decides the verdict."""
+    log = CORPUS / "13-ec-curve-not-enabled-v2.28" / "bad.log"  # a 2.28 client that offers secp256r1 only
+    verdicts = {}
+    for scan in ("p384-only", "rsa-tls12-13"):
+        result = run_cli(
+            "probe", "--server-profile", str(SCANS / f"{scan}.sslyze.json"), "--log", str(log), "--format", "json"
+        )
+        assert result.returncode in (0, 1), result.stderr
+        document = json.loads(result.stdout)
+        schema_validator(document, "probe.schema.json")
+        assert document["device"]["source"] == "log" and document["device"]["versions"] == [
+            "TLS1.0",
+            "TLS1.1",
+            "TLS1.2",
+        ]
+        verdicts[scan] = (
+            document["verdict"],
+            [item["rule"] for item in document["findings"] if item["severity"] == "failure"],
+        )
+    assert verdicts == {"p384-only": ("fails", ["PROBE-GROUP-001"]), "rsa-tls12-13": ("connects", [])}
+    silent = tmp_path / "boot.log"
+    silent.write_text("I (312) wifi: connected\n")
+    result = run_cli("probe", "--server-profile", str(SCANS / "p384-only.sslyze.json"), "--log", str(silent))
+    assert result.returncode == 2 and "shows no ClientHello" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html"])

@@ -26,7 +26,6 @@ PENDING: frozenset[tuple[str, str, str]] = frozenset(
     {
         ("tlsdiag/cache.py", "unused-ignore", 'Unused "type: ignore" comment'),
         ("tlsdiag/config/data.py", "unused-ignore", 'Unused "type: ignore" comment'),
-        ("tlsdiag/report/__init__.py", "union-attr", 'Item "None" of "str | None" has no attribute "endswith"'),
     }
 )
 

@@ -16,12 +16,16 @@ never the parser's events: the diff is one more reader of the session model, lik
 from __future__ import annotations
 
 from difflib import SequenceMatcher
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tlsdiag.analysis.pipeline import Analysis
 from tlsdiag.analysis.views import AlertSeen, AttemptView, CertificateSeen, Size
+from tlsdiag.documents.base import plain
 from tlsdiag.knowledge import load
 from tlsdiag.report.spoken import spoken
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.diff import CertificateSummaryJson, DifferenceJson, DivergenceJson
 
 
 class Milestone(NamedTuple):
@@ -36,32 +40,33 @@ class Divergence(NamedTuple):
     step: str | None  # the last milestone both runs shared
     description: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "good_line": self.good_line,
-            "bad_line": self.bad_line,
-            "step": self.step,
-            "description": self.description,
-        }
+    def to_json(self) -> DivergenceJson:
+        from tlsdiag.documents.diff import DivergenceJson
+
+        return DivergenceJson(
+            good_line=self.good_line, bad_line=self.bad_line, step=self.step, description=self.description
+        )
 
 
 class Difference(NamedTuple):
     kind: str
     description: str
-    good: Any
+    good: Any  # a name, a number, a list of names, a certificate's summary, or None
     bad: Any
     good_line: int | None = None
     bad_line: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "description": self.description,
-            "good": self.good,
-            "bad": self.bad,
-            "good_line": self.good_line,
-            "bad_line": self.bad_line,
-        }
+    def to_json(self) -> DifferenceJson:
+        from tlsdiag.documents.diff import DifferenceJson
+
+        return DifferenceJson(
+            kind=self.kind,
+            description=self.description,
+            good=tuple(self.good) if isinstance(self.good, list) else self.good,
+            bad=tuple(self.bad) if isinstance(self.bad, list) else self.bad,
+            good_line=self.good_line,
+            bad_line=self.bad_line,
+        )
 
 
 class Comparison(NamedTuple):
@@ -215,7 +220,7 @@ def _semantic(good: AttemptView, bad: AttemptView) -> list[Difference]:
 def _client_hello(good: AttemptView, bad: AttemptView) -> list[Difference]:
     if good.client_hello is None or bad.client_hello is None:
         return []
-    first, second = good.client_hello.to_json(), bad.client_hello.to_json()
+    first, second = _json(good.client_hello.to_json()), _json(bad.client_hello.to_json())
     found = []
     lines = (first.get("line"), second.get("line"))
     for field in ("version", "server_name", "max_fragment_length", "record_size_limit"):
@@ -239,6 +244,12 @@ def _client_hello(good: AttemptView, bad: AttemptView) -> list[Difference]:
     return found
 
 
+def _json(model: object) -> dict[str, Any]:
+    """A view's JSON, read field by field."""
+    document = plain(model)
+    return document if isinstance(document, dict) else {}
+
+
 def _names(values: Any) -> list[str]:
     if not values:
         return []
@@ -246,8 +257,8 @@ def _names(values: Any) -> list[str]:
 
 
 def _server_hello(good: AttemptView, bad: AttemptView) -> list[Difference]:
-    first = None if good.server_hello is None else good.server_hello.to_json()
-    second = None if bad.server_hello is None else bad.server_hello.to_json()
+    first = None if good.server_hello is None else _json(good.server_hello.to_json())
+    second = None if bad.server_hello is None else _json(bad.server_hello.to_json())
     if first is None and second is None:
         return []
     if first is None or second is None:
@@ -279,8 +290,8 @@ def _wire_certificates(attempt: AttemptView) -> list[CertificateSeen]:
 
 
 def _certificates(good: AttemptView, bad: AttemptView) -> list[Difference]:
-    first = [cert.to_json() for cert in _wire_certificates(good)]
-    second = [cert.to_json() for cert in _wire_certificates(bad)]
+    first = [_json(cert.to_json()) for cert in _wire_certificates(good)]
+    second = [_json(cert.to_json()) for cert in _wire_certificates(bad)]
     found = []
     for role, direction in (("server", "in"), ("own", "out")):
         old = [cert for cert in first if (cert.get("direction") or "in") == direction]
@@ -317,8 +328,10 @@ def _certificates(good: AttemptView, bad: AttemptView) -> list[Difference]:
 CERTIFICATE_FIELDS = ("subject", "issuer", "not_after", "key_type", "key_size", "signature_algorithm", "size")
 
 
-def _cert(cert: dict[str, Any]) -> dict[str, Any]:
-    return {key: cert.get(key) for key in CERTIFICATE_FIELDS}
+def _cert(cert: dict[str, Any]) -> CertificateSummaryJson:
+    from tlsdiag.documents.diff import CertificateSummaryJson
+
+    return CertificateSummaryJson(**{key: cert.get(key) for key in CERTIFICATE_FIELDS})
 
 
 def _sizes(good: AttemptView, bad: AttemptView) -> list[Difference]:

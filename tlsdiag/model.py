@@ -7,7 +7,10 @@ value was found or how it will be printed.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.common import CodeJson, FindingJson, FixJson, InterpretationJson, PartJson
 
 
 class Fix(NamedTuple):
@@ -21,17 +24,17 @@ class Fix(NamedTuple):
     stacks: tuple[str, ...] = ()  # the software stacks it is for (empty: every stack)
     applicability: str = "safe"  # safe | unsafe (weakens security: verification off...) | display-only
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "target": self.target,
-            "option": self.option,
-            "value": self.value,
-            "action": self.action,
-            "applicability": self.applicability,
-        }
-        if self.platform:
-            data["platform"] = self.platform
-        return data
+    def to_json(self) -> FixJson:
+        from tlsdiag.documents import common
+
+        return common.FixJson(
+            target=cast(common.FixTarget, self.target),
+            option=self.option,
+            value=self.value,
+            action=self.action,
+            applicability=cast(common.Applicability, self.applicability),
+            platform=self.platform,
+        )
 
 
 class Explanation(NamedTuple):
@@ -66,20 +69,19 @@ class Part(NamedTuple):
     def known(self) -> bool:
         return self.name is not None
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "hex": self.hex,
-            "value": self.value,
-            "module": self.module,
-            "level": self.level,
-            "summary": self.summary,
-        }
-        if self.strerror:
-            data["strerror"] = self.strerror
-        if self.aliases:
-            data["aliases"] = list(self.aliases)
-        return data
+    def to_json(self) -> PartJson:
+        from tlsdiag.documents import common
+
+        return common.PartJson(
+            name=self.name,
+            hex=self.hex,
+            value=self.value,
+            module=self.module,
+            level=cast(common.PartLevel, self.level),
+            summary=self.summary,
+            strerror=self.strerror,
+            aliases=self.aliases,
+        )
 
 
 class Interpretation(NamedTuple):
@@ -106,24 +108,23 @@ class Interpretation(NamedTuple):
     def complete(self) -> bool:
         return all(part.known for part in self.parts)
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "kind": self.kind,
-            "versions": list(self.versions),
-            "parts": [part.to_json() for part in self.parts],
-            "category": self.category,
-            "meaning": self.meaning,
-            "causes": list(self.causes),
-            "fixes": [fix.to_json() for fix in self.fixes],
-            "next_steps": list(self.next_steps),
-            "references": list(self.references),
-            "plausibility": round(self.plausibility, 2),
-        }
-        if self.platforms:
-            data["platforms"] = list(self.platforms)
-        if self.notes:
-            data["notes"] = list(self.notes)
-        return data
+    def to_json(self) -> InterpretationJson:
+        from tlsdiag.documents import common
+
+        return common.InterpretationJson(
+            kind=cast(common.CodeKind, self.kind),
+            versions=self.versions,
+            parts=tuple(part.to_json() for part in self.parts),
+            category=cast(common.Category, self.category),
+            meaning=self.meaning,
+            causes=self.causes,
+            fixes=tuple(fix.to_json() for fix in self.fixes),
+            next_steps=self.next_steps,
+            references=self.references,
+            plausibility=round(self.plausibility, 2),
+            platforms=self.platforms,
+            notes=self.notes,
+        )
 
 
 class DecodedCode(NamedTuple):
@@ -145,18 +146,18 @@ class DecodedCode(NamedTuple):
         """True when some table defines the whole value (not just one half of a composite)."""
         return any(item.complete for item in self.interpretations)
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "input": self.input,
-            "value": self.value,
-            "hex": self.hex,
-            "kind": self.kind,
-            "interpretations": [item.to_json() for item in self.interpretations],
-            "notes": list(self.notes),
-        }
-        if self.undefined_in:
-            data["undefined_in"] = list(self.undefined_in)
-        return data
+    def to_json(self) -> CodeJson:
+        from tlsdiag.documents import common
+
+        return common.CodeJson(
+            input=self.input,
+            value=self.value,
+            hex=self.hex,
+            kind=cast(common.CodeKind, self.kind),
+            interpretations=tuple(item.to_json() for item in self.interpretations),
+            notes=self.notes,
+            undefined_in=self.undefined_in,
+        )
 
 
 class CodeReading(NamedTuple):
@@ -201,25 +202,27 @@ class Finding(NamedTuple):
     next_steps: tuple[str, ...] = ()  # what to print or check next
     agreeing: tuple[str, ...] = ()  # other rules that reached the same cause (their findings are folded in here)
 
-    def to_json(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"basis": self.basis}
-        if self.cause:
-            extra["cause"] = self.cause
-        for key in ("clues", "assumptions", "confirm", "rule_out", "next_steps"):
-            if getattr(self, key):
-                extra[key] = list(getattr(self, key))
-        if self.agreeing:
-            extra["agreeing_rules"] = list(self.agreeing)
-        return extra | {
-            "rule": self.rule,
-            "name": self.name,
-            "title": self.title,
-            "category": self.category,
-            "severity": self.severity,
-            "confidence": round(self.confidence, 2),
-            "evidence": [{"line": line, "text": text} for line, text in self.evidence],
-            "explanation": self.explanation,
-            "fixes": [fix.to_json() for fix in self.fixes],
-            "references": list(self.references),
-            "explains_failure": self.explains,
-        }
+    def to_json(self) -> FindingJson:
+        from tlsdiag.documents import common
+
+        return common.FindingJson(
+            rule=self.rule,
+            name=self.name,
+            title=self.title,
+            category=cast(common.Category, self.category),
+            severity=cast(common.Severity, self.severity),
+            confidence=round(self.confidence, 2),
+            evidence=tuple(common.EvidenceJson(line=line, text=text) for line, text in self.evidence),
+            explanation=self.explanation,
+            fixes=tuple(fix.to_json() for fix in self.fixes),
+            references=self.references,
+            explains_failure=self.explains,
+            basis=cast(common.Basis, self.basis),
+            cause=self.cause,
+            clues=self.clues,
+            assumptions=self.assumptions,
+            confirm=self.confirm,
+            rule_out=self.rule_out,
+            next_steps=self.next_steps,
+            agreeing_rules=self.agreeing,
+        )

@@ -8,7 +8,7 @@ prints), never from one log's wording. Every decision keeps the lines it rests o
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from tlsdiag.analysis import events
 from tlsdiag.analysis.pasted_config import PastedConfig, PastedConfigFinding
@@ -16,6 +16,9 @@ from tlsdiag.codes import Scope
 from tlsdiag.knowledge import Knowledge, load
 from tlsdiag.paths import knowledge_path
 from tlsdiag.versions import VersionError, VersionSelection, select_by_esp_idf, series_of_release
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.diagnose import ContextJson
 
 _SCAN_LIMIT = 200_000  # stack texts are looked for in the first lines only
 _EVIDENCE_LIMIT = 3
@@ -36,14 +39,18 @@ class InputContext(NamedTuple):
         """The versions the log's error values are read in."""
         return Scope(VersionSelection(self.mbedtls_version, self.mbedtls_series))
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "stack": self.stack,
-            "mbedtls_version": self.mbedtls_version,
-            "mbedtls_series": list(self.mbedtls_series),
-            "platform_version": self.platform_version,
-            "evidence": [{"line": line, "text": text, "why": why} for line, text, why in self.evidence],
-        }
+    def to_json(self) -> ContextJson:
+        from tlsdiag.documents import diagnose as documents
+
+        return documents.ContextJson(
+            stack=cast(documents.Stack, self.stack),
+            mbedtls_version=self.mbedtls_version,
+            mbedtls_series=self.mbedtls_series,
+            platform_version=self.platform_version,
+            evidence=tuple(
+                documents.ContextEvidenceJson(line=line, text=text, why=why) for line, text, why in self.evidence
+            ),
+        )
 
 
 class Observer:

@@ -13,9 +13,24 @@ The views are built once per attempt (:func:`tlsdiag.analysis.summary.summarise`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tlsdiag.model import CodeReading, Interpretation, hex_of
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.diagnose import (
+        AlertJson,
+        CertificateJson,
+        ClientHelloJson,
+        ClientHelloLinesJson,
+        ErrorJson,
+        HandshakeJson,
+        PrintedCertificateJson,
+        ServerHelloJson,
+        ServerHelloLinesJson,
+        UndecodedCertificateJson,
+        VerifyFlagJson,
+    )
 
 #: how a log's latest attempt ended: a failure a rule explains, a failure only the code's meaning speaks for,
 #: a log whose TLS worked, and one with nothing TLS-related in it
@@ -53,24 +68,29 @@ class PrintedValue:
         """More than one reading of the printed number remains plausible."""
         return len({reading.value for reading in self.readings}) > 1
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ErrorJson:
         """The contract's ``errors`` entry."""
-        data: dict[str, Any] = {
-            "line": self.line,
-            "function": self.function,
-            "raw": self.raw,
-            "value": self.value,
-            "session": self.attempt,
-            "kind": self.kind,
-            "interpretations": [item.to_json() for item in self.interpretations],
-        }
-        if self.ambiguous:
-            data["readings"] = [
-                {"value": reading.value, "hex": hex_of(reading.value), "how": reading.how} for reading in self.readings
-            ]
-        if self.mentioned:
-            data["mentioned"] = True
-        return data
+        from tlsdiag.documents import diagnose as documents
+
+        readings = (
+            tuple(
+                documents.ReadingJson(value=reading.value, hex=hex_of(reading.value), how=reading.how)
+                for reading in self.readings
+            )
+            if self.ambiguous
+            else ()
+        )
+        return documents.ErrorJson(
+            line=self.line,
+            function=self.function,
+            raw=self.raw,
+            value=self.value,
+            session=self.attempt,
+            kind=cast(documents.ErrorKind, self.kind),
+            interpretations=tuple(item.to_json() for item in self.interpretations),
+            readings=readings,
+            mentioned=True if self.mentioned else None,
+        )
 
     @property
     def reading_share(self) -> float:
@@ -119,14 +139,16 @@ class AlertSeen:
     description: int
     name: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "direction": self.direction,
-            "level": self.level,
-            "description": self.description,
-            "name": self.name,
-            "line": self.line,
-        }
+    def to_json(self) -> AlertJson:
+        from tlsdiag.documents import diagnose as documents
+
+        return documents.AlertJson(
+            direction=cast(documents.Direction, self.direction),
+            level=self.level,
+            description=self.description,
+            name=self.name,
+            line=self.line,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +157,10 @@ class VerifyFlag:
     quote: str
     name: str  # MBEDTLS_X509_BADCERT_* / BADCRL_*
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "line": self.line}
+    def to_json(self) -> VerifyFlagJson:
+        from tlsdiag.documents import diagnose as documents
+
+        return documents.VerifyFlagJson(name=self.name, line=self.line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,31 +254,35 @@ class CertificateSeen:
     verify_flags: tuple[str, ...] = ()  # flags printed under a verify-callback block
     details: tuple[tuple[str, Any], ...] = ()  # everything the source gave, for the report
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CertificateJson | UndecodedCertificateJson | PrintedCertificateJson:
         """The contract's ``certificates`` entry: where it came from and everything its source gave."""
-        if self.source == "text":
-            fields = dict(self.details)
-            return {
-                "source": "text",
-                "origin": self.origin,
-                "line": self.line,
-                "subject": self.subject,
-                "issuer": self.issuer,
-                "serial": self.serial,
-                "not_before": self.not_before,
-                "not_after": self.not_after,
-                "signature_algorithm": self.signature_algorithm,
-                "key": fields.get("RSA key size") or fields.get("EC key size"),
-                "san": fields.get("subject alt name") or fields.get("subject alt name entries"),
-            }
-        data: dict[str, Any] = {"source": self.source}
-        if self.source == "wire":
-            data.update({"direction": self.direction, "position": self.position})
-        data.update({"line": self.line, "size": self.size})
+        from tlsdiag.documents import diagnose as documents
+
         details = dict(self.details)
-        info = details.get("certificate") if self.source == "wire" else details
-        data.update(info or {})
-        return data
+        if self.source == "text":
+            san = details.get("subject alt name") or details.get("subject alt name entries")
+            return documents.PrintedCertificateJson(
+                source="text",
+                origin=self.origin,
+                line=self.line,
+                subject=self.subject,
+                issuer=self.issuer,
+                serial=self.serial,
+                not_before=self.not_before,
+                not_after=self.not_after,
+                signature_algorithm=self.signature_algorithm,
+                key=details.get("RSA key size") or details.get("EC key size"),
+                san=tuple(san) if isinstance(san, list) else san,
+            )
+        if self.source == "pem":
+            return documents.decoded_certificate(details, "pem", self.line, self.size)
+        direction = cast("documents.Direction | None", self.direction)
+        info = details.get("certificate")
+        if not info:
+            return documents.UndecodedCertificateJson(
+                source="wire", direction=direction, position=self.position, line=self.line, size=self.size
+            )
+        return documents.decoded_certificate(info, "wire", self.line, self.size, direction, self.position)
 
     @property
     def date_before(self) -> str | None:
@@ -294,19 +322,29 @@ class HelloView:
     def chosen_suite(self) -> int | None:
         return self.ciphersuites[0] if len(self.ciphersuites) == 1 else None
 
-    def to_json(self) -> dict[str, Any]:
-        data = dict(self.details)
-        if not data:
-            data = {
-                "version": self.version,
-                "ciphersuites": [f"0x{value:04x}" for value in self.ciphersuites],
-                "ciphersuite_names": list(self.ciphersuite_names),
-                "extensions": [],
-                "server_name": self.server_name,
-            }
-        data["line"] = self.line
-        data["source"] = self.source
-        return data
+    def to_json(self) -> ClientHelloJson | ServerHelloJson | ClientHelloLinesJson | ServerHelloLinesJson:
+        """The contract's ``client_hello`` or ``server_hello``: the decoded message, or what the debug lines said."""
+        from tlsdiag.documents import diagnose as documents
+
+        details = dict(self.details)
+        if self.source == "wire":
+            return documents.decoded_hello(details, self.line)
+        if "ciphersuite_name" in details:  # the server's choice, as a chosen-ciphersuite line prints it
+            return documents.ServerHelloLinesJson(
+                ciphersuite=details.get("ciphersuite"),
+                ciphersuite_name=details["ciphersuite_name"],
+                line=self.line,
+                source="debug-lines",
+            )
+        return documents.ClientHelloLinesJson(
+            version=self.version,
+            ciphersuites=tuple(f"0x{value:04x}" for value in self.ciphersuites),
+            ciphersuite_names=self.ciphersuite_names,
+            extensions=(),
+            server_name=self.server_name,
+            line=self.line,
+            source="debug-lines",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,18 +440,22 @@ class AttemptView:
             return self.current_step.name
         return self.milestones[-1].name if self.milestones else None
 
-    def handshake_json(self) -> dict[str, Any]:
+    def handshake_json(self) -> HandshakeJson:
         """The contract's ``handshake`` block."""
-        return {
-            "role": self.role,
-            "last_step": self.last_milestone,
-            "reached": list(self.reached),
-            "client_hello": None if self.client_hello is None else self.client_hello.to_json(),
-            "server_hello": None if self.server_hello is None else self.server_hello.to_json(),
-            "certificates": [item.to_json() for item in self.certificates],
-            "alerts": [item.to_json() for item in self.alerts],
-            "verify_flags": [item.to_json() for item in self.verify_flags],
-            "session": self.index,
-            "first_line": self.first_line,
-            "last_line": self.last_line,
-        }
+        from tlsdiag.documents import diagnose as documents
+
+        client_hello = None if self.client_hello is None else self.client_hello.to_json()
+        server_hello = None if self.server_hello is None else self.server_hello.to_json()
+        return documents.HandshakeJson(
+            role=cast(documents.Role, self.role),
+            last_step=self.last_milestone,
+            reached=self.reached,
+            client_hello=cast("ClientHelloJson | ClientHelloLinesJson | None", client_hello),
+            server_hello=cast("ServerHelloJson | ServerHelloLinesJson | None", server_hello),
+            certificates=tuple(item.to_json() for item in self.certificates),
+            alerts=tuple(item.to_json() for item in self.alerts),
+            verify_flags=tuple(item.to_json() for item in self.verify_flags),
+            session=self.index,
+            first_line=self.first_line,
+            last_line=self.last_line,
+        )

@@ -8,7 +8,10 @@ linter and the recommender work on that shape only, so a rule is written once fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.config import ChangeJson
 
 
 class Setting(NamedTuple):
@@ -100,14 +103,16 @@ class Change(NamedTuple):
     alternatives: tuple[str, ...] = ()
     note: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "option": self.option,
-            "from": self.before,
-            "to": self.after,
-            "why": self.why,
-            "finding": self.finding,
-            "macro": self.macro if self.macro and self.macro != self.option else None,
-            "alternatives": list(self.alternatives),
-            "note": self.note or None,
-        }
+    def to_json(self) -> ChangeJson:
+        from tlsdiag.documents.config import ChangeJson
+
+        return ChangeJson(
+            option=self.option,
+            from_=self.before,
+            to=self.after,
+            why=self.why,
+            finding=self.finding,
+            macro=self.macro if self.macro and self.macro != self.option else None,
+            alternatives=self.alternatives,
+            note=self.note or None,
+        )

@@ -7,10 +7,13 @@ estimate is a guide to what dominates and what a change saves, not a measurement
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tlsdiag.config.effective import Effective
 from tlsdiag.config.expr import evaluate, truth
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.config import RamJson
 
 
 class Estimate(NamedTuple):
@@ -25,19 +28,23 @@ class Estimate(NamedTuple):
     basis: tuple[str, ...]
     notes: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "peak_bytes": self.peak,
-            "after_handshake_bytes": self.steady,
-            "buffers": {
-                "in": {"content": self.in_content, "bytes": self.in_buffer},
-                "out": {"content": self.out_content, "bytes": self.out_buffer},
-                "expansion": [{"name": name, "bytes": size} for name, size in self.expansion],
-            },
-            "allowances": [{"name": name, "bytes": size, "basis": basis} for name, size, basis in self.allowances],
-            "basis": list(self.basis),
-            "notes": list(self.notes),
-        }
+    def to_json(self) -> RamJson:
+        from tlsdiag.documents import config as documents
+
+        return documents.RamJson(
+            peak_bytes=self.peak,
+            after_handshake_bytes=self.steady,
+            buffers=documents.BuffersJson(
+                in_=documents.BufferJson(content=self.in_content, bytes=self.in_buffer),
+                out=documents.BufferJson(content=self.out_content, bytes=self.out_buffer),
+                expansion=tuple(documents.ExpansionJson(name=name, bytes=size) for name, size in self.expansion),
+            ),
+            allowances=tuple(
+                documents.AllowanceJson(name=name, bytes=size, basis=basis) for name, size, basis in self.allowances
+            ),
+            basis=self.basis,
+            notes=self.notes,
+        )
 
 
 def content_lengths(effective: Effective) -> tuple[int | None, int | None]:

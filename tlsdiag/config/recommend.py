@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag.config.data import ConfigKnowledge, EspIdfRelease, load
 from tlsdiag.config.fragment import Fragment, render
@@ -28,6 +28,9 @@ from tlsdiag.errors import InputError
 from tlsdiag.model import Finding
 from tlsdiag.versions import VersionError, parse_version
 
+if TYPE_CHECKING:
+    from tlsdiag.documents.config import LogSummaryJson
+
 __all__ = ["Recommendation", "platform_defaults", "platform_release", "recommend", "target_for_stack"]
 
 
@@ -37,7 +40,7 @@ class Recommendation:
     config: Config | None
     lint: LintResult | None
     log_findings: list[Finding]
-    log: dict[str, Any] | None
+    log: LogSummaryJson | None  # the log it was made from, as the document shows it
     changes: list[Change]  # with several variants: the changes every one of them makes
     fragment: Fragment
     after: LintResult | None
@@ -248,10 +251,12 @@ def _failing(analysis: Any) -> tuple[str, int] | None:
     return None if final is None else (str(final.raw), int(final.value))
 
 
-def _log_json(analysis: Any) -> dict[str, Any] | None:
+def _log_json(analysis: Any) -> LogSummaryJson | None:
     if analysis is None:
         return None
-    return {"name": analysis.name, "lines": analysis.lines, "context": analysis.context.to_json()}
+    from tlsdiag.documents.config import LogSummaryJson
+
+    return LogSummaryJson(name=analysis.name, lines=analysis.lines, context=analysis.context.to_json())
 
 
 def target_for_stack(stack: str) -> str:

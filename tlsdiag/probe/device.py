@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tlsdiag.analysis.views import HelloView
 from tlsdiag.config.data import ConfigKnowledge, EspIdfRelease
@@ -26,6 +26,9 @@ from tlsdiag.config.targets import target_for_kind
 from tlsdiag.errors import InputError
 from tlsdiag.probe import data
 from tlsdiag.versions import VersionError, parse_version, select_mbedtls
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.probe import DeviceJson
 
 Evidence = list[tuple[int | None, str]]
 _TLS_NAMES = {"TLS1.0": "TLS 1.0", "TLS1.1": "TLS 1.1", "TLS1.2": "TLS 1.2", "TLS1.3": "TLS 1.3"}
@@ -201,19 +204,21 @@ class Device:
             return False
         return None if series == since[:2] else True
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "name": self.name,
-            "mbedtls_version": self.mbedtls_version or self.series,
-            "series": self.series,
-            "configuration": self.config.kind if not self.from_log else None,
-            "fix_target": self.target,
-            "versions": [name for name, state in self.versions().items() if state],
-            "in_content_len": self.value("MBEDTLS_SSL_IN_CONTENT_LEN"),
-            "max_fragment_length": self.mfl(),
-            "notes": list(self.notes),
-        }
+    def to_json(self) -> DeviceJson:
+        from tlsdiag.documents import probe as documents
+
+        return documents.DeviceJson(
+            source=cast(documents.DeviceSource, self.source),
+            name=self.name,
+            mbedtls_version=self.mbedtls_version or self.series,
+            series=self.series,
+            configuration=self.config.kind if not self.from_log else None,
+            fix_target=cast(documents.FixFile, self.target),
+            versions=tuple(name for name, state in self.versions().items() if state),
+            in_content_len=self.value("MBEDTLS_SSL_IN_CONTENT_LEN"),
+            max_fragment_length=self.mfl(),
+            notes=tuple(self.notes),
+        )
 
 
 def _covers(suite: Suite, version: str) -> bool:

@@ -14,7 +14,7 @@ import datetime
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tlsdiag.config.checks import close
 from tlsdiag.config.suites import Suite, cheapest
@@ -24,6 +24,9 @@ from tlsdiag.probe import data
 from tlsdiag.probe.device import Device
 from tlsdiag.probe.profile import ServerCertificate, ServerProfile
 from tlsdiag.probe.trust import Trust
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.probe import ProbeEvidenceJson, ProbeFindingJson
 
 _SEVERITY_ORDER = {"failure": 0, "warning": 1, "info": 2}
 _TLS13_SIGNATURE_HASH = {"secp256r1": "sha256", "secp384r1": "sha384", "secp521r1": "sha512"}
@@ -36,8 +39,10 @@ class Evidence:
     text: str
     line: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"side": self.side, "line": self.line, "text": self.text}
+    def to_json(self) -> ProbeEvidenceJson:
+        from tlsdiag.documents import probe as documents
+
+        return documents.ProbeEvidenceJson(side=cast(documents.Side, self.side), line=self.line, text=self.text)
 
 
 @dataclass
@@ -55,21 +60,23 @@ class ProbeFinding:
     error: str | None = None  # the error the device's handshake is predicted to end with
     step: str | None = None  # the server's handshake message the device is reading when it stops
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "name": self.name,
-            "title": self.title,
-            "category": self.category,
-            "severity": self.severity,
-            "confidence": round(self.confidence, 2),
-            "evidence": [item.to_json() for item in self.evidence],
-            "explanation": self.explanation,
-            "fixes": [fix.to_json() for fix in self.fixes],
-            "references": list(self.references),
-            "predicted_error": self.error,
-            "predicted_step": self.step,
-        }
+    def to_json(self) -> ProbeFindingJson:
+        from tlsdiag.documents import common, probe
+
+        return probe.ProbeFindingJson(
+            rule=self.rule,
+            name=self.name,
+            title=self.title,
+            category=cast(common.Category, self.category),
+            severity=cast(common.Severity, self.severity),
+            confidence=round(self.confidence, 2),
+            evidence=tuple(item.to_json() for item in self.evidence),
+            explanation=self.explanation,
+            fixes=tuple(fix.to_json() for fix in self.fixes),
+            references=tuple(self.references),
+            predicted_error=self.error,
+            predicted_step=self.step,
+        )
 
 
 @dataclass

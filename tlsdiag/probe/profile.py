@@ -11,7 +11,10 @@ import base64
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.probe import ProbeHandshakeJson, ServerCertificateJson, ServerJson
 
 VERSIONS = ("SSL2.0", "SSL3.0", "TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3")
 HANDSHAKE_HEADER = 4  # type (1) and length (3) of a handshake message
@@ -40,21 +43,23 @@ class ServerCertificate:
     def size(self) -> int:
         return len(self.der)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "size": self.size,
-            "key_type": self.key_type,
-            "key_bits": self.key_bits,
-            "curve": self.curve,
-            "signature_algorithm": self.signature_algorithm,
-            "signature_hash": self.signature_hash,
-            "not_before": self.not_before.isoformat(),
-            "not_after": self.not_after.isoformat(),
-            "self_signed": self.self_signed,
-            "is_ca": self.is_ca,
-        }
+    def to_json(self) -> ServerCertificateJson:
+        from tlsdiag.documents.probe import ServerCertificateJson
+
+        return ServerCertificateJson(
+            subject=self.subject,
+            issuer=self.issuer,
+            size=self.size,
+            key_type=self.key_type,
+            key_bits=self.key_bits,
+            curve=self.curve,
+            signature_algorithm=self.signature_algorithm,
+            signature_hash=self.signature_hash,
+            not_before=self.not_before.isoformat(),
+            not_after=self.not_after.isoformat(),
+            self_signed=self.self_signed,
+            is_ca=self.is_ca,
+        )
 
 
 @dataclass
@@ -72,19 +77,22 @@ class Handshake:
     leaf_sha256: str | None = None
     error: str | None = None  # what stopped the probe (closed, timeout)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "server_name": self.server_name,
-            "requested_mfl": self.requested_mfl,
-            "mfl_accepted": self.mfl_accepted,
-            "records": list(self.records),
-            "certificate_message": self.certificate_message,
-            "certificate_request": self.certificate_request,
-            "session_ticket": self.session_ticket,
-            "alert": self.alert,
-            "leaf_sha256": self.leaf_sha256,
-            "error": self.error,
-        }
+    def to_json(self) -> ProbeHandshakeJson:
+        """What the probe document shows of it, and what a saved scan keeps (:meth:`from_json` reads it back)."""
+        from tlsdiag.documents.probe import ProbeHandshakeJson
+
+        return ProbeHandshakeJson(
+            server_name=self.server_name,
+            requested_mfl=self.requested_mfl,
+            mfl_accepted=self.mfl_accepted,
+            records=tuple(self.records),
+            certificate_message=self.certificate_message,
+            certificate_request=self.certificate_request,
+            session_ticket=self.session_ticket,
+            alert=self.alert,
+            leaf_sha256=self.leaf_sha256,
+            error=self.error,
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Handshake:
@@ -150,33 +158,35 @@ class ServerProfile:
     def leaf(self) -> ServerCertificate | None:
         return self.certificates[0] if self.certificates else None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "port": self.port,
-            "server_name": self.server_name,
-            "versions": list(self.versions),
-            "ciphersuites": {
-                version: [f"0x{value:04x}" for value in values] for version, values in self.suites.items()
+    def to_json(self) -> ServerJson:
+        from tlsdiag.documents import probe as documents
+
+        sni = self.sni
+        return documents.ServerJson(
+            host=self.host,
+            port=self.port,
+            server_name=self.server_name,
+            versions=cast("tuple[documents.TlsVersion, ...]", tuple(self.versions)),
+            ciphersuites={
+                cast("documents.TlsVersion", version): tuple(f"0x{value:04x}" for value in values)
+                for version, values in self.suites.items()
             },
-            "groups": list(self.groups) if self.groups is not None else None,
-            "certificates": [certificate.to_json() for certificate in self.certificates],
-            "certificate_message_bytes": self.certificate_message_bytes,
-            "client_auth": self.client_auth,
-            "session_tickets": self.session_tickets,
-            "max_fragment_length": self.mfl,
-            "largest_record": self.largest_record,
-            "sni": None
-            if self.sni is None
-            else {
-                "required": self.sni.required,
-                "behaviour": self.sni.behaviour,
-                "certificate_without_sni": self.sni.certificate_without_sni,
-            },
-            "handshakes": [handshake.to_json() for handshake in self.handshakes],
-            "source": self.source,
-            "notes": list(self.notes),
-        }
+            groups=tuple(self.groups) if self.groups is not None else None,
+            certificates=tuple(certificate.to_json() for certificate in self.certificates),
+            certificate_message_bytes=self.certificate_message_bytes,
+            client_auth=cast(documents.ClientAuth, self.client_auth),
+            session_tickets=self.session_tickets,
+            max_fragment_length=self.mfl,
+            largest_record=self.largest_record,
+            sni=None
+            if sni is None
+            else documents.SniJson(
+                required=sni.required, behaviour=sni.behaviour, certificate_without_sni=sni.certificate_without_sni
+            ),
+            handshakes=tuple(handshake.to_json() for handshake in self.handshakes),
+            source=cast(documents.ProfileSource, self.source),
+            notes=tuple(self.notes),
+        )
 
 
 # --- certificates ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from tlsdiag.documents.base import plain
 from tlsdiag.errors import InputError
 from tlsdiag.probe import handshake
 from tlsdiag.probe.profile import ServerProfile
@@ -169,7 +170,7 @@ def scan(
         handshake.exchange(address, port, name, PROBE_MFL),
         handshake.exchange(address, port, name, None),
     ]
-    own: dict[str, Any] = {"handshakes": [item.to_json() for item in handshakes], "notes": []}
+    own: dict[str, Any] = {"handshakes": [plain(item.to_json()) for item in handshakes], "notes": []}
     if all(item.alert or item.error for item in handshakes):
         reason = handshakes[-1].alert or handshakes[-1].error
         own["notes"].append(f"a TLS 1.2 handshake did not get past the ServerHello ({reason}): record sizes not seen")

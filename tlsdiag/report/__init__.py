@@ -1,7 +1,8 @@
 """Reporters: turn result objects into text, markdown, html or JSON. They format; they never analyse.
 
-Text-like formats come from Jinja templates in ``templates/``; JSON is the contract's shape, built by
-the result objects' ``to_json`` and wrapped in the common envelope here.
+Each report starts from its document: a typed model (:mod:`tlsdiag.documents`) assembled from the
+result objects' ``to_json``. JSON is that model written out; the text-like formats come from Jinja
+templates in ``templates/`` that read the same document as plain JSON values.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from enum import StrEnum
 from functools import cache
 from typing import IO, Any
 
-from tlsdiag import __version__
 from tlsdiag.paths import package_path
 from tlsdiag.report.spoken import sides, spoken
-
-SCHEMA_VERSION = 1
 
 
 class Format(StrEnum):
@@ -52,14 +50,20 @@ def use_color(stream: IO[str], no_color: bool) -> bool:
     return bool(isatty and isatty())
 
 
-def envelope(**fields: Any) -> dict[str, Any]:
-    return {"tool": "tlsdiag", "version": __version__, "schema": SCHEMA_VERSION, **fields}
-
-
-def to_json(document: dict[str, Any]) -> str:
+def to_json(document: object) -> str:
+    """A document model written as the contract's JSON."""
     import json  # deferred: only the JSON format needs it
 
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    from tlsdiag.documents.base import plain
+
+    return json.dumps(plain(document), indent=2, ensure_ascii=False) + "\n"
+
+
+def template_document(document: object) -> dict[str, Any]:
+    """A document model as the templates read it: the JSON object, as plain values."""
+    from tlsdiag.documents.base import plain_object
+
+    return plain_object(document)
 
 
 @cache
@@ -73,7 +77,7 @@ def _environment(color: bool) -> Any:
     env = jinja2.Environment(
         bytecode_cache=bytecode_cache,
         loader=jinja2.FileSystemLoader(package_path("report", "templates")),
-        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -89,22 +93,21 @@ def _environment(color: bool) -> Any:
     return env
 
 
-def render_report(
-    document: dict[str, Any], findings: Sequence[Any], fmt: Format, kind: str, color: bool, redact: bool
-) -> str:
-    """A diagnose or diff report in ``fmt`` from its JSON document (``kind`` names the templates).
+def render_report(document: object, findings: Sequence[Any], fmt: Format, kind: str, color: bool, redact: bool) -> str:
+    """A diagnose or diff report in ``fmt`` from its document model (``kind`` names the templates).
 
     Markdown and html, the formats made to be shared, mask secrets unless told not to; JSON and the
     terminal text are for the user's own eyes and stay as the log said.
     """
     if fmt is Format.json:
         return to_json(document)
+    values = template_document(document)
     if redact and fmt in SHARED_FORMATS:
         from tlsdiag.redact import redact_value
 
-        document, findings = redact_value(document), redact_value(list(findings))
+        values, findings = redact_value(values), redact_value(list(findings))
     template = {Format.text: f"{kind}.txt.j2", Format.markdown: f"{kind}.md.j2", Format.html: f"{kind}.html.j2"}[fmt]
-    return render(template, color=color, doc=document, findings=findings)
+    return render(template, color=color, doc=values, findings=findings)
 
 
 def render(template: str, color: bool = False, **context: Any) -> str:

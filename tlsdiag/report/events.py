@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import is_dataclass
 from typing import Any
 
 from tlsdiag.analysis import events
+from tlsdiag.documents.base import plain
 from tlsdiag.report import Format
 from tlsdiag.report.spoken import field_value
 
@@ -14,7 +16,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex() if len(value) <= 64 else f"{value[:64].hex()}... ({len(value)} bytes)"
     if hasattr(value, "to_json"):
-        return value.to_json()
+        return _plain(value.to_json())
+    if is_dataclass(value) and not isinstance(value, type):  # a document model
+        return plain(value)
     if isinstance(value, tuple) and value and hasattr(value[0], "env"):
         return [_fields(item) for item in value]
     if isinstance(value, (list, tuple)):

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tlsdiag.model import DecodedCode
-from tlsdiag.report import Format, envelope, render, to_json
+from tlsdiag.report import Format, render, to_json
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.explain import ExplainDocument
 
 
-def explain_document(codes: Sequence[DecodedCode]) -> dict[str, object]:
-    return envelope(codes=[code.to_json() for code in codes])
+def explain_model(codes: Sequence[DecodedCode]) -> ExplainDocument:
+    """The document of decoded codes."""
+    from tlsdiag.documents.explain import ExplainDocument
+
+    return ExplainDocument(codes=tuple(code.to_json() for code in codes))
 
 
 def render_explain(codes: Sequence[DecodedCode], fmt: Format, series: Sequence[str], color: bool = False) -> str:
     if fmt is Format.json:
-        return to_json(explain_document(codes))
+        return to_json(explain_model(codes))
     if fmt is Format.text:
         from tlsdiag.report.explain_text import render_text
 

@@ -10,10 +10,13 @@ device retrying ten times gets one answer that says it saw ten attempts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsdiag.analysis.views import VERDICTS, AttemptView
 from tlsdiag.model import Finding
+
+if TYPE_CHECKING:
+    from tlsdiag.documents.diagnose import FailureJson
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +31,18 @@ class FailureDiagnosis:
     findings: tuple[Finding, ...]
     thin: bool  # nothing but the code (and the stack) speaks for the causes: a differential
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "attempts": list(self.attempts),
-            "first_line": self.first_line,
-            "last_line": self.last_line,
-            "error": self.error,
-            "error_line": self.error_line,
-            "thin": self.thin,
-            "findings": [finding.to_json() for finding in self.findings],
-        }
+    def to_json(self) -> FailureJson:
+        from tlsdiag.documents.diagnose import FailureJson
+
+        return FailureJson(
+            attempts=self.attempts,
+            first_line=self.first_line,
+            last_line=self.last_line,
+            error=self.error,
+            error_line=self.error_line,
+            thin=self.thin,
+            findings=tuple(finding.to_json() for finding in self.findings),
+        )
 
 
 @dataclass(frozen=True, slots=True)
