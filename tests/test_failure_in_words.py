@@ -91,3 +91,17 @@ def test_an_errno_name_numbered_otherwise_by_linux_keeps_the_printed_number(tmp_
     path.write_text("OSError: [Errno 113] ECONNABORTED\n", encoding="utf-8")
     final = core.analyse_input(str(path)).primary_attempt.final
     assert final is not None and final.value == -113
+
+
+def test_words_in_the_log_pick_the_reading_of_an_ambiguous_wrapper_code(tmp_path):
+    # 0x8006 is ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT from ESP-IDF 4.4 and ESP_ERR_MBEDTLS_CERT_PARTLY_OK in 4.0
+    log = "\n".join(
+        [
+            "E (25121) esp-tls: [sock=54] select() timeout",
+            "E (25121) esp-tls: Failed to open new connection in specified timeout",
+            "E (25131) TRANSPORT_BASE: Failed to open a new connection: 32774",
+            "E (25131) HTTP_CLIENT: Connection failed, sock < 0",
+        ]
+    )
+    top = _diagnosed(tmp_path, log).findings[0]
+    assert top.category == "network-io" and top.confidence >= 0.7
