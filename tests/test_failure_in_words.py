@@ -24,6 +24,12 @@ def _diagnosed(tmp_path, text: str):
         ("E (5123) esp-tls: [sock=54] select() timeout", "network-io"),
         ("E (5123) esp-tls: Failed to open new connection in specified timeout", "network-io"),
         ("TLS connect failed: connection refused", "network-io"),
+        ("E (4567) esp-tls: [sock=54] connect() error: Host is unreachable", "network-io"),
+        (
+            '[ 5123][E][ssl_client.cpp:129] start_ssl_client(): connect on fd 48, errno: 113, "Software caused '
+            'connection abort"',
+            "network-io",
+        ),
         ("E (8123) esp-x509-crt-bundle: Failed to verify certificate", "certificate-trust"),
         ("E (1234) esp-tls-mbedtls: Failed to verify peer certificate!", "certificate-trust"),
     ],
@@ -37,6 +43,10 @@ def test_an_error_line_without_a_code_fails_the_attempt_and_says_what_failed(tmp
 def test_a_warning_about_a_poll_timeout_is_no_failure(tmp_path):
     line = "W (1234) TRANSPORT_BASE: Poll timeout or error, errno=Success, fd=54, timeout_ms=10000"
     assert _diagnosed(tmp_path, line).verdict == "ok"
+
+
+def test_a_timeout_outside_any_connection_is_not_tls(tmp_path):
+    assert _diagnosed(tmp_path, "I (1234) wifi: connection timed out, retrying").verdict == "no-tls"
 
 
 def test_a_failure_in_words_is_no_failure_once_the_handshake_completed(tmp_path):
@@ -81,3 +91,17 @@ def test_an_errno_name_numbered_otherwise_by_linux_keeps_the_printed_number(tmp_
     path.write_text("OSError: [Errno 113] ECONNABORTED\n", encoding="utf-8")
     final = core.analyse_input(str(path)).primary_attempt.final
     assert final is not None and final.value == -113
+
+
+def test_words_in_the_log_pick_the_reading_of_an_ambiguous_wrapper_code(tmp_path):
+    # 0x8006 is ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT from ESP-IDF 4.4 and ESP_ERR_MBEDTLS_CERT_PARTLY_OK in 4.0
+    log = "\n".join(
+        [
+            "E (25121) esp-tls: [sock=54] select() timeout",
+            "E (25121) esp-tls: Failed to open new connection in specified timeout",
+            "E (25131) TRANSPORT_BASE: Failed to open a new connection: 32774",
+            "E (25131) HTTP_CLIENT: Connection failed, sock < 0",
+        ]
+    )
+    top = _diagnosed(tmp_path, log).findings[0]
+    assert top.category == "network-io" and top.confidence >= 0.7

@@ -205,6 +205,13 @@ def test_bbcode_around_the_failing_line_of_seed_002_is_removed():
         ("  ```c", ""),
         ("~~~", ""),
         ("> ```", ""),
+        (f"&gt; {ESP_ERROR}", ESP_ERROR),
+        ("mbedtls_ssl_handshake returned &#45;0x2700", "mbedtls_ssl_handshake returned -0x2700"),
+        ("mbedtls_ssl_handshake returned \u22120x2700", "mbedtls_ssl_handshake returned -0x2700"),
+        ("mbedtls_ssl_handshake returned \u2013\u200b9984", "mbedtls_ssl_handshake returned -9984"),
+        ("\u201cX509 - Certificate verification failed\u201d", '"X509 - Certificate verification failed"'),
+        ("returned\u00a0-0x7280", "returned -0x7280"),
+        ("a &#0; stays &amp; is unescaped", "a &#0; stays & is unescaped"),
     ],
 )
 def test_forum_markup_is_removed(pasted, clean):

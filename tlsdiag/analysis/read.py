@@ -307,6 +307,20 @@ _BBCODE_CLOSE = re.compile(r"\[/(?:b|i|code|quote)\]", re.I)
 _STARS = re.compile(r"\*\*(?<![\w*]\*\*)(?=[^\s*])([^\n]*?[^\s*])\*\*(?![\w*])")
 _UNDERSCORES = re.compile(r"\n__(?=\S)([^\n]*?[ \t][^\n]*?\S)__[ \t]*(?=\n)")
 
+# What a web page, a word processor or a forum editor makes of plain ASCII: a minus sign or dash for "-" (which
+# turns -0x2700 into no number at all), curly quotes, no-break and zero-width spaces, HTML entities left escaped
+_TYPOGRAPHY = str.maketrans(
+    {
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d", "-"),
+        **dict.fromkeys("\u201c\u201d\u201e\u2033", '"'),
+        **dict.fromkeys("\u2018\u2019\u201a\u2032", "'"),
+        **dict.fromkeys("\u00a0\u2007\u202f", " "),
+        "\u200b": None,
+        "\u2060": None,
+    }
+)
+_ENTITY = re.compile(r"&(?:gt|lt|amp|quot|apos|nbsp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
+
 _make_line = partial(tuple.__new__, Line)  # Line from a (number, text) pair, without a Python-level call
 
 
@@ -321,6 +335,18 @@ def _cut_utf8(data: bytes, size: int) -> bytes:
     while end > 0 and end < len(data) and (data[end] & 0xC0) == 0x80 and size - end < 3:
         end -= 1
     return data[:end]
+
+
+def _unescape(match: re.Match[str]) -> str:
+    """One HTML entity as the character it stands for; a control character stays as it was written."""
+    import html
+
+    entity = match.group(0)
+    if entity.startswith("&#"):
+        number = int(entity[3:-1], 16) if entity[2] in "xX" else int(entity[2:-1])
+        if number < 0x20 or 0x7F <= number < 0xA0:
+            return entity
+    return html.unescape(entity)
 
 
 def _strip_paste_markup(text: str) -> str:
@@ -541,6 +567,9 @@ class LineDecoder:
                 size = len(text)
                 text = _C1.sub("", text)
                 stats.binary_bytes += size - len(text)
+            text = text.translate(_TYPOGRAPHY)
+        if "&" in text:
+            text = _ENTITY.sub(_unescape, text)
         if "[0" in text or "[1;3" in text:
             text = _BARE_COLOUR.sub("", text)
         text = _strip_paste_markup(text)

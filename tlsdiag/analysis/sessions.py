@@ -205,7 +205,7 @@ class SessionBuilder:
         if self._starts_attempt(event, session):
             session = self._new(env)
         if session is None:
-            if isinstance(event, Context) and event.kind not in _CONNECTION_CONTEXT:
+            if isinstance(event, Context) and event.kind not in _CONNECTION_CONTEXT and not _reports_failure(event):
                 _append(self.context_events, event)  # kept for the next attempt (heap, clock, network...)
                 return
             if isinstance(event, Trace):

@@ -134,8 +134,19 @@ _HARDWARE_FAULT = re.compile(
 _NETWORK = (
     (re.compile(r"connection refused|ECONNREFUSED|actively refused", re.IGNORECASE), "connect-failed"),
     (re.compile(r"connection reset|ECONNRESET|reset by peer", re.IGNORECASE), "connection-reset"),
+    # newlib's and lwIP's strerror of ECONNABORTED: the stack aborted the connection (a reset, a local abort)
+    (
+        re.compile(r"software caused connection abort|connection abort(?:ed)?\b|ECONNABORTED", re.IGNORECASE),
+        "connection-reset",
+    ),
     (re.compile(r"timed out|ETIMEDOUT|\btimeout\b", re.IGNORECASE), "timeout"),
-    (re.compile(r"no route to host|EHOSTUNREACH|network is unreachable|ENETUNREACH", re.IGNORECASE), "unreachable"),
+    (
+        re.compile(
+            r"no route to host|EHOSTUNREACH|(?:network|host) is unreachable|(?:network|host) unreachable|ENETUNREACH",
+            re.IGNORECASE,
+        ),
+        "unreachable",
+    ),
     (
         re.compile(
             r"getaddrinfo|gethostbyname|name or service not known|could not resolve|couldn't resolve|"
