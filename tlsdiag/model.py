@@ -5,8 +5,8 @@ them, reporters read them, and ``to_json`` gives the contract's JSON shape. Noth
 value was found or how it will be printed.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the named tuples below would carry their field types
+# as strings, and typing compiles each string when the class is made, a cost every start of tlsdiag pays.
 from typing import Any, NamedTuple
 
 

@@ -5,8 +5,8 @@ The knowledge base holds the error tables of a fixed set of mbedTLS releases (on
 at or below it within the same major version, and the mapping is reported when it is not exact.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the named tuples below would carry their field types
+# as strings, and typing compiles each string when the class is made, a cost every start of tlsdiag pays.
 import re
 from typing import NamedTuple
 
