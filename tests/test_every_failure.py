@@ -41,6 +41,23 @@ def test_seed_003_diagnoses_the_missing_key_exchange_and_the_entropy_source():
     failures = _failures(SEED_003)
     tops = {failure.findings[0].category for failure in failures}
     assert {"config-missing-feature", "entropy-rng"} <= tops
+    # the config.h quoted in the thread is what tells -0x7080 apart: it has no client role and no key exchange
+    (feature,) = [failure for failure in failures if failure.error == "-0x7080"]
+    top = feature.findings[0]
+    assert top.cause == "no-key-exchange-config" and top.confidence >= 0.7
+    assert any("configuration pasted into the log" in clue for clue in top.clues)
+    assert "MBEDTLS_SSL_CLI_C" in {fix.option for fix in top.fixes}
+
+
+def test_a_macro_quoted_in_prose_is_no_configuration(tmp_path):
+    from tlsdiag.analysis.pipeline import analyse
+
+    log = tmp_path / "prose.log"
+    log.write_text(
+        "It builds, but when it runs, I get error\n#define MBEDTLS_ERR_SSL_ALLOC_FAILED -0x7F00\n"
+        "I have #define MBEDTLS_SSL_CLI_C and #define MBEDTLS_DEBUG_C in my config\n"
+    )
+    assert analyse(str(log)).context.pasted_config == ()
 
 
 def test_the_json_keeps_every_failure_and_the_text_lists_the_earlier_ones():

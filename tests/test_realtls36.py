@@ -62,11 +62,6 @@ KNOWN_GAPS: dict[tuple[str, str, int], str] = {
         "the runs part when the working run receives NewSessionTicket after its Finished; diff names no step "
         "(it aligns the working run's ticket with the failing run's second ClientHello)"
     ),
-    ("category", "client-key-mismatch", 1): (
-        "at level 1 only mbedtls_ssl_read's -0x7780 after a completed handshake with a client certificate is "
-        "shown; tlsdiag falls back to TLS-CODE-000 (other) instead of key-mismatch, or saying that level 2 "
-        "would show the alert (decrypt_error 51)"
-    ),
     ("category", "no-common-group", 1): (
         "at level 1 only alert handshake_failure (40) after the ClientHello is shown: a group missing from the "
         "offer cannot be told from a suite mismatch, and tlsdiag ranks no-shared-suite (ciphersuite-mismatch) first"
@@ -87,10 +82,6 @@ KNOWN_GAPS: dict[tuple[str, str, int], str] = {
         "alert handshake_failure (40) in reply to a PSK-only ClientHello is read as a ciphersuite mismatch "
         "(TLS-SUITE-001) instead of a PSK identity the server does not know"
     ),
-    ("category", "psk-value-wrong", 1): (
-        "alert illegal_parameter (47) in reply to a TLS 1.3 ClientHello with a PSK (binder check failed) "
-        "gets TLS-CODE-000 (other) instead of psk"
-    ),
     ("category", "resumption-no-tickets", 1): (
         "no finding: a TLS 1.3 session saved without a ticket (no NewSessionTicket, 0-byte ticket) and a "
         "reconnection that is a full handshake are not reported"
@@ -98,10 +89,6 @@ KNOWN_GAPS: dict[tuple[str, str, int], str] = {
     ("category", "resumption-no-tickets", 4): (
         "no finding: no NewSessionTicket after the handshake, a saved session without a ticket and a second "
         "ClientHello without pre_shared_key are not reported"
-    ),
-    ("category", "tls12-server-rsa-pss", 4): (
-        "'Server used unsupported value in SigAlg extension 0x0806' in a TLS 1.2 ServerKeyExchange gets "
-        "TLS-CODE-000 (other) instead of ciphersuite-mismatch (RSA-PSS offered for TLS 1.3, refused in TLS 1.2)"
     ),
 }
 

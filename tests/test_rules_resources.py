@@ -12,7 +12,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import CORPUS, FIXTURES, REFERENCE, ROOT, read_tsv
+from tests.conftest import CORPUS, FIXTURES, REFERENCE, ROOT, SEEDS, read_tsv
 from tlsdiag.analysis import events
 from tlsdiag.analysis.pipeline import analyse
 from tlsdiag.analysis.sessions import Session
@@ -172,7 +172,7 @@ def test_verify_failure_with_allocation_failures_is_memory(tmp_path):
 
 
 def test_watchdog_ranks_above_the_crash_it_causes():
-    findings = diagnose(_analysis(FIXTURES / "logs" / "esp-idf-arduino-ota-watchdog.log"))
+    findings = diagnose(_analysis(SEEDS / "004_c3193eb0ee660454.txt"))
     ids = _ids(findings)
     assert ids.index("TLS-HW-001") < ids.index("TLS-HW-003")
     # the crash is the same cause as the watchdog: one finding, which names the crash rule as agreeing

@@ -2,39 +2,43 @@
 
 Made for programs that never end on their own (``idf.py monitor``, a serial terminal, a device
 test loop): the program's output (standard output and standard error, merged) reaches the terminal
-unchanged, and whenever the output pauses for ``settle`` seconds after a connection attempt failed,
-the attempt is diagnosed there and then, on standard error (or into ``--output``), so that the
-program's own output stays clean for a pipe or a file. A device that retries shows one report per
-failed attempt; what the program printed last is analysed once more when it exits.
+unchanged, and each failed connection attempt is diagnosed as soon as it is over (the next attempt
+starts, or the output pauses for ``settle`` seconds after it), on standard error (or into
+``--output``), so that the program's own output stays clean for a pipe or a file. A device that
+retries shows one report per failed attempt; what the program printed last is analysed once more
+when it exits.
 
 Reading runs in a thread and hands chunks to the main loop through a queue, so the pause is measured
-the same way on every platform. Only the text since the last report is kept for analysis (bounded
-by ``WINDOW_LIMIT``); ``--save`` keeps the whole output in a file for ``tlsdiag diagnose`` or
-``tlsdiag diff`` later.
+the same way on every platform. The output is analysed as it arrives
+(:mod:`tlsdiag.analysis.incremental`): each line goes through the stages once, however long the
+program runs, and memory stays bounded. ``--save`` keeps the whole output in a file for
+``tlsdiag diagnose`` or ``tlsdiag diff`` later.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 
 from tlsdiag.errors import EXIT_FAILURE_FOUND, EXIT_OK, InputError
 from tlsdiag.report import Format, use_color
 
 if TYPE_CHECKING:
+    from tlsdiag.analysis.incremental import Pause
+    from tlsdiag.analysis.pipeline import Analysis
     from tlsdiag.core import Diagnosed
 
-WINDOW_LIMIT = 16 * 1024 * 1024  # bytes of output analysed at once; beyond it the window is analysed and reset
-QUIET_LIMIT = 4 * 1024 * 1024  # a window this large with no failure in it is dropped at the next pause
 CHUNK = 65536
 FORMATS = (Format.text, Format.markdown, Format.json)
+GRACE = 5.0  # seconds a program gets to end after Ctrl-C, then again after it was asked to terminate
 
 
 class Settings(NamedTuple):
@@ -46,24 +50,6 @@ class Settings(NamedTuple):
     redact: bool = True  # mask secrets in markdown reports, as diagnose does
     save: str | os.PathLike[str] | None = None
     settle: float = 1.0
-
-
-class Window:
-    """The output since the last report, with where it starts in the whole output."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.first_line = 1  # number, in the whole output, of the window's first line
-        self.fresh = False  # output arrived since the window was last analysed
-
-    def add(self, chunk: bytes) -> None:
-        self.data += chunk
-        self.fresh = True
-
-    def reset(self) -> None:
-        self.first_line += self.data.count(b"\n")
-        self.data = bytearray()
-        self.fresh = False
 
 
 def run(settings: Settings) -> int:
@@ -83,97 +69,92 @@ def run(settings: Settings) -> int:
     with contextlib.ExitStack() as stack:
         reports = _open(settings.output, stack, "output")
         saved = _open(settings.save, stack, "save", binary=True)
+        monitor = Monitor(settings, reports)  # ready before the program starts: its first lines are not kept waiting
         try:
             process = subprocess.Popen(list(settings.command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         except OSError as error:
             raise InputError(f"cannot run {settings.command[0]}: {error.strerror or error}") from None
         assert process.stdout is not None
-        monitor = Monitor(settings, reports)
         chunks: queue.Queue[bytes] = queue.Queue()
         reader = threading.Thread(target=_read, args=(process.stdout, chunks), daemon=True)
         reader.start()
-        passthrough: BinaryIO | None = getattr(sys.stdout, "buffer", None)
-
-        def take(chunk: bytes) -> None:
-            nonlocal passthrough
-            passthrough = _pass(passthrough, chunk)
-            if saved is not None:
-                saved.write(chunk)  # type: ignore[arg-type]
-            monitor.window.add(chunk)
-            monitor.total += len(chunk)
-
-        try:
-            while True:
-                try:
-                    chunk = chunks.get(timeout=settings.settle if monitor.window.fresh else None)
-                except queue.Empty:
-                    monitor.analyse(final=False)
-                    continue
-                if not chunk:
-                    break
-                take(chunk)
-                if len(monitor.window.data) > WINDOW_LIMIT:
-                    monitor.analyse(final=False, force=True)
-        except KeyboardInterrupt:
-            _stop(process)
-            while (chunk := _drain(chunks)) is not None:
-                take(chunk)
-        process.wait()
-        monitor.analyse(final=True)
+        output = Output(chunks, settings.settle, getattr(sys.stdout, "buffer", None), saved)  # type: ignore[arg-type]
+        with _on_interrupt(lambda: _wind_down(process, reader, chunks), process):
+            monitor.watch(output.chunks())
+            process.wait()
     return EXIT_FAILURE_FOUND if monitor.failed else EXIT_OK
 
 
+class Output:
+    """The program's output as the analysis reads it: chunks as they come, a pause wherever it went quiet;
+    each chunk is shown and saved on its way."""
+
+    def __init__(
+        self, chunks: queue.Queue[bytes], settle: float, passthrough: BinaryIO | None, saved: BinaryIO | None
+    ) -> None:
+        self.queue = chunks
+        self.settle = settle
+        self.passthrough = passthrough
+        self.saved = saved
+
+    def chunks(self) -> Iterator[bytes | Pause]:
+        from tlsdiag.analysis.incremental import PAUSE
+
+        fresh = False  # output arrived since the last pause
+        while True:
+            try:
+                chunk = self.queue.get(timeout=self.settle if fresh else None)
+            except queue.Empty:
+                fresh = False
+                yield PAUSE
+                continue
+            if not chunk:
+                return
+            self.passthrough = _pass(self.passthrough, chunk)
+            if self.saved is not None:
+                self.saved.write(chunk)
+            fresh = True
+            yield chunk
+
+
 class Monitor:
-    """Decides when the window holds a finished, failed attempt, and reports it."""
+    """Diagnoses each failed attempt the analysis hands over, and writes its report."""
 
     def __init__(self, settings: Settings, reports: IO[str] | None) -> None:
+        from tlsdiag.analysis.incremental import LiveAnalysis
+
         self.settings = settings
         self.reports = reports
-        self.window = Window()
         self.failed = False
         self.reported = 0
-        self.total = 0  # bytes of output seen
         self.name = os.path.basename(settings.command[0])
+        self.live = LiveAnalysis(f"output of {self.name}", self._diagnose, settings.mbedtls_version)
 
-    def analyse(self, final: bool, force: bool = False) -> None:
-        """Diagnose the window when it ends in a failed attempt; at the end, report once in any case."""
-        window = self.window
-        window.fresh = False
-        closing = final and self.reported == 0  # the one report a run without failures still gets
-        if not window.data.strip():
-            if closing and self.total == 0:
-                sys.stderr.write(f"tlsdiag: {self.name} printed nothing\n")
-            return
+    def watch(self, output: Iterable[bytes | Pause]) -> None:
+        """Analyse the program's output until it ends."""
+        self.live.run(output)
+        if self.live.bytes_read == 0:
+            sys.stderr.write(f"tlsdiag: {self.name} printed nothing\n")
+
+    def _diagnose(self, analysis: Analysis) -> None:
         from tlsdiag import core
 
-        try:
-            analysis = core.analyse_input(None, self.settings.mbedtls_version, stdin=io.BytesIO(bytes(window.data)))
-        except InputError:  # not text: nothing a report could say
-            window.reset()
-            return
-        session = analysis.primary
-        if (session is not None and session.failed) or closing:
-            last = window.first_line + max(analysis.lines - 1, 0)
-            analysis.name = f"output of {self.name}, lines {window.first_line}-{last}"
-            diagnosed = core.diagnose(analysis)
-            self._write(diagnosed)
-            self.failed = self.failed or diagnosed.diagnosis.failed
-            window.reset()
-        elif force or len(window.data) > QUIET_LIMIT:
-            window.reset()  # a long stretch without a failure: start afresh rather than analyse it again
-        # otherwise an attempt may still be in progress, or nothing TLS-related came yet: keep collecting
+        diagnosed = core.diagnose(analysis)
+        self._write(diagnosed)
+        self.failed = self.failed or diagnosed.diagnosis.failed
 
     def _write(self, diagnosed: Diagnosed) -> None:
-        from tlsdiag.report.diagnose import render_diagnose
+        from tlsdiag.report.diagnose import diagnose_document, render_diagnose
 
         stream = self.reports if self.reports is not None else sys.stderr
         fmt = self.settings.fmt
-        color = self.reports is None and use_color(sys.stderr, self.settings.no_color)
-        text = render_diagnose(diagnosed, fmt, color, self.settings.redact)
-        if fmt is Format.json:
-            text = json.dumps(json.loads(text), separators=(",", ":")) + "\n"  # one document per line
-        elif self.reported:
-            text = "\n" + text
+        if fmt is Format.json:  # one document per line
+            text = json.dumps(diagnose_document(diagnosed), separators=(",", ":")) + "\n"
+        else:
+            color = self.reports is None and use_color(sys.stderr, self.settings.no_color)
+            text = render_diagnose(diagnosed, fmt, color, self.settings.redact)
+            if self.reported:
+                text = "\n" + text
         stream.write(text)
         stream.flush()
         self.reported += 1
@@ -202,15 +183,6 @@ def _read(stream: BinaryIO, chunks: queue.Queue[bytes]) -> None:
         chunks.put(b"")
 
 
-def _drain(chunks: queue.Queue[bytes]) -> bytes | None:
-    """The next chunk after an interrupt, waiting briefly for the program to finish writing; None at the end."""
-    try:
-        chunk = chunks.get(timeout=5)
-    except queue.Empty:
-        return None
-    return chunk or None
-
-
 def _pass(stream: BinaryIO | None, chunk: bytes) -> BinaryIO | None:
     """Show the program's output unchanged; a closed standard output stops the pass-through, not the capture."""
     if stream is None:
@@ -223,13 +195,44 @@ def _pass(stream: BinaryIO | None, chunk: bytes) -> BinaryIO | None:
     return stream
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """After Ctrl-C (which the program got too): give it a moment to finish, then end it."""
+@contextlib.contextmanager
+def _on_interrupt(wind_down: Callable[[], None], process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Ctrl-C reaches the program too (it runs in tlsdiag's process group): rather than stop in the middle
+    of the analysis, let the program end and read what it prints meanwhile; a second Ctrl-C ends it at once.
+
+    Only the main thread may handle signals: elsewhere Ctrl-C keeps its default meaning.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupts = 0
+
+    def interrupted(signum: int, frame: object) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            threading.Thread(target=wind_down, daemon=True).start()
+        else:
+            process.kill()
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     try:
-        process.wait(timeout=5)
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _wind_down(process: subprocess.Popen[bytes], reader: threading.Thread, chunks: queue.Queue[bytes]) -> None:
+    """After Ctrl-C: give the program a moment to finish, then end it; once it has ended, stop waiting for its
+    output (a program it started may still hold the pipe open)."""
+    try:
+        process.wait(timeout=GRACE)
     except subprocess.TimeoutExpired:
         process.terminate()
         try:
-            process.wait(timeout=5)
+            process.wait(timeout=GRACE)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+    reader.join(timeout=GRACE)
+    chunks.put(b"")  # the end of the output, if the reader has not seen it

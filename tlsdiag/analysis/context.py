@@ -11,12 +11,15 @@ import re
 from typing import Any, NamedTuple
 
 from tlsdiag.analysis import events
+from tlsdiag.analysis.pasted_config import PastedConfig, PastedConfigFinding
 from tlsdiag.codes import Scope
 from tlsdiag.knowledge import Knowledge, document, load
 from tlsdiag.versions import VersionError, VersionSelection, select_by_esp_idf, series_of_release
 
 _SCAN_LIMIT = 200_000  # stack texts are looked for in the first lines only
 _EVIDENCE_LIMIT = 3
+#: context kinds that describe the board for the whole log, whichever attempt they were printed before
+_BOARD_FEATURES = frozenset({"psram"})
 
 
 class InputContext(NamedTuple):
@@ -25,6 +28,8 @@ class InputContext(NamedTuple):
     mbedtls_series: tuple[str, ...]  # the examined series error codes are read with
     platform_version: str | None  # "ESP-IDF v4.0", "Zephyr 3.5.0" ...
     evidence: tuple[tuple[int, str, str], ...]  # (line, text, why)
+    features: tuple[tuple[str, int, str], ...] = ()  # board features the log shows: (name, line, text), e.g. PSRAM
+    pasted_config: tuple[PastedConfigFinding, ...] = ()  # what linting a configuration pasted into the log found
 
     def scope(self) -> Scope:
         """The versions the log's error values are read in."""
@@ -59,12 +64,16 @@ class Observer:
         self.versions: dict[str, events.VersionInfo] = {}
         self.stack_hits: dict[str, events.Envelope] = {}
         self.dialects: dict[str, int] = {}
+        self.features: dict[str, events.Envelope] = {}
+        self.pasted_config = PastedConfig()
 
     def add(self, event: events.Event) -> None:
         env = event.env
         kind = type(event)
         if kind is events.DumpLine:
             return
+        if env.dialect == "text":
+            self.pasted_config.add(env.line, env.text)
         if env.source_file and env.source_file in self._file_markers:
             marker = self._file_markers[env.source_file]
             self.markers.setdefault(marker["id"], (marker, env))
@@ -79,6 +88,8 @@ class Observer:
                 self.markers.setdefault(marker["id"], (marker, env))
         elif kind is events.VersionInfo:
             self.versions.setdefault(event.product, event)
+        elif kind is events.Context and event.kind in _BOARD_FEATURES:
+            self.features.setdefault(event.kind, env)
         if env.line <= _SCAN_LIMIT and env.dialect != "mbedtls-debug" and len(self.stack_hits) < len(self._stacks):
             dialect_stack = self._by_dialect.get(env.dialect)
             if dialect_stack is not None and dialect_stack not in self.stack_hits:
@@ -90,7 +101,9 @@ class Observer:
         evidence: list[tuple[int, str, str]] = []
         stack = self._stack(evidence)
         series, version, platform = self._version(stack, evidence)
-        return InputContext(stack, version, series, platform, tuple(evidence))
+        features = tuple((name, env.line, env.text) for name, env in self.features.items())
+        pasted = self.pasted_config.findings()
+        return InputContext(stack, version, series, platform, tuple(evidence), features, pasted)
 
     def _stack(self, evidence: list[tuple[int, str, str]]) -> str:
         for stack in self._stacks:

@@ -56,6 +56,7 @@ class ErrorText(NamedTuple):
     function: str | None
     text: str
     message_id: str | None = None  # the library message it is (knowledge/debug/messages.json), when known
+    arguments: tuple[int | str, ...] = ()  # the values the message's format printed (its %d, %x, %s), in order
 
 
 class LibraryMessage(NamedTuple):

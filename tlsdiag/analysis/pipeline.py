@@ -1,7 +1,8 @@
 """The analysis pipeline: read -> parse -> fold -> sessions, in one streaming pass.
 
 Each stage has its own module; this one only wires them and keeps the numbers every report
-shows (lines, recognised lines, dialects). Nothing here keeps the whole log.
+shows (lines, recognised lines, dialects). Nothing here keeps the whole log. The output of a
+program still running goes through the same stages in :mod:`tlsdiag.analysis.incremental`.
 """
 
 from __future__ import annotations
@@ -91,7 +92,12 @@ class EventStream:
 
     @property
     def recognized_lines(self) -> int:
-        return min(self.parser.stats.lines, self.parser.stats.recognized_lines + self.folder.claimed_lines)
+        return recognized_lines(self.parser, self.folder)
+
+
+def recognized_lines(parser: Parser, folder: Folder) -> int:
+    """Lines a grammar rule or a fold (a PEM block) claimed, so far."""
+    return min(parser.stats.lines, parser.stats.recognized_lines + folder.claimed_lines)
 
 
 def analyse(source: str | os.PathLike[str] | None, stdin: BinaryIO | None = None) -> Analysis:
@@ -112,7 +118,7 @@ def analyse(source: str | os.PathLike[str] | None, stdin: BinaryIO | None = None
         name=name,
         stats=stats,
         lines=parser.stats.lines,
-        recognized_lines=min(parser.stats.lines, parser.stats.recognized_lines + folder.claimed_lines),
+        recognized_lines=recognized_lines(parser, folder),
         dialects=dict(parser.stats.dialects),
         context=context,
         builder=builder,

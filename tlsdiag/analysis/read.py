@@ -342,22 +342,20 @@ def _strip_paste_markup(text: str) -> str:
 
 
 class _Reader:
-    """The state of one pass over an input: where lines end, what was removed, what to tell the user."""
+    """The bytes stages of one pass over a file: what it is, how it is compressed or encoded."""
 
     def __init__(self, name: str, stats: InputStats, limits: Limits) -> None:
         self.name = name
         self.stats = stats
         self.limits = limits
-        self.max_raw = 4 * limits.max_line  # bytes of a line kept while reading: enough for max_line characters
-        self.first_truncated: int | None = None
-        self.first_binary: int | None = None
-        self.first_invalid: int | None = None
 
     def lines(self, source: Iterator[bytes]) -> Generator[Line, None, None]:
         """The cleaned lines; raises InputError for unusable input, and at the end if all were blank."""
         chunks = self._prepare(source)
-        yield from self._split(chunks)
-        self._finish_notes()
+        decoder = LineDecoder(self.stats, self.limits)
+        for chunk in chunks:
+            yield from decoder.push(chunk)
+        yield from decoder.finish()
         if self.stats.text_lines == 0:
             raise InputError(f"{self.name} is empty")
 
@@ -432,44 +430,82 @@ class _Reader:
                 )
                 return
 
-    def _split(self, chunks: Iterator[bytes]) -> Iterator[Line]:
-        """Cut the byte stream into blocks of whole lines; carry the unfinished line over, bounded."""
-        carry = b""  # the unfinished last line, never longer than max_raw
-        carry_cut = False  # the carried line lost bytes: it is cut
-        discarding = False  # dropping the rest of a cut line until its end
-        pending_cr = False  # the last chunk ended with \r: a \n starting the next one belongs to it
-        number = 0
-        for chunk in chunks:
-            if discarding:
-                ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
-                if not ends:
-                    continue
-                chunk = chunk[min(ends) :]
-                discarding = False
-            if pending_cr:
-                pending_cr = False
-                if chunk[:1] == b"\n":
-                    chunk = chunk[1:]
-            data = carry + chunk if carry else chunk
-            if b"\r" in data:
-                if data[-1:] == b"\r":
-                    data = _normalize_breaks(data[:-1]) + b"\n"
-                    pending_cr = True
-                else:
-                    data = _normalize_breaks(data)
-            end = data.rfind(b"\n")
-            if end >= 0:
-                texts = self._clean(data[:end], number, carry_cut)
-                carry, carry_cut = data[end + 1 :], False
-                yield from map(_make_line, zip(itertools.count(number + 1), texts))
-                number += len(texts)
+
+class LineDecoder:
+    """Bytes in, cleaned numbered lines out, one chunk at a time: the line stage of every input.
+
+    A file is pushed through it chunk by chunk (:class:`LogInput`), and so is the output of a program
+    that is still running (:mod:`tlsdiag.analysis.incremental`), so both are cut, decoded and cleaned
+    by the same code. An unfinished last line is carried over to the next chunk (bounded: an over-long
+    line is cut while it is read) and only :meth:`finish` gives it out.
+    """
+
+    def __init__(self, stats: InputStats, limits: Limits = Limits()) -> None:  # noqa: B008 -- immutable
+        self.stats = stats
+        self.limits = limits
+        self.max_raw = 4 * limits.max_line  # bytes of a line kept while reading: enough for max_line characters
+        self.lines_read = 0  # the number of the last line given out
+        self.first_truncated: int | None = None
+        self.first_binary: int | None = None
+        self.first_invalid: int | None = None
+        self._carry = b""  # the unfinished last line, never longer than max_raw
+        self._carry_cut = False  # the carried line lost bytes: it is cut
+        self._discarding = False  # dropping the rest of a cut line until its end
+        self._pending_cr = False  # the last chunk ended with \r: a \n starting the next one belongs to it
+
+    def push(self, chunk: bytes) -> Iterator[Line]:
+        """The lines ``chunk`` completes; what follows the last line end waits for the next chunk."""
+        if self._discarding:
+            ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+            if not ends:
+                return iter(())
+            chunk = chunk[min(ends) :]
+            self._discarding = False
+        if self._pending_cr:
+            self._pending_cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        carry = self._carry
+        data = carry + chunk if carry else chunk
+        if b"\r" in data:
+            if data[-1:] == b"\r":
+                data = _normalize_breaks(data[:-1]) + b"\n"
+                self._pending_cr = True
             else:
-                carry = data
-            if len(carry) > self.max_raw:
-                carry, carry_cut, discarding = _cut_utf8(carry, self.max_raw), True, True
-        if carry or carry_cut:
-            texts = self._clean(carry, number, carry_cut)
-            yield from map(_make_line, zip(itertools.count(number + 1), texts))
+                data = _normalize_breaks(data)
+        end = data.rfind(b"\n")
+        lines: Iterator[Line] = iter(())
+        if end >= 0:
+            lines = self._lines(data[:end], self._carry_cut)
+            self._carry, self._carry_cut = data[end + 1 :], False
+        else:
+            self._carry = data
+        if len(self._carry) > self.max_raw:
+            self._carry, self._carry_cut, self._discarding = _cut_utf8(self._carry, self.max_raw), True, True
+        return lines
+
+    def finish(self) -> Iterator[Line]:
+        """The last line if the input did not end with a line end; the notes on what cleaning did."""
+        lines: Iterator[Line] = iter(())
+        if self._carry or self._carry_cut:
+            lines = self._lines(self._carry, self._carry_cut)
+            self._carry, self._carry_cut = b"", False
+        self.finish_notes()
+        return lines
+
+    def take_stats(self) -> InputStats:
+        """The statistics of the lines given out since the last call, notes written; counting starts afresh
+        (the output of a running program is reported in parts, each with its own notes)."""
+        self.finish_notes()
+        stats, self.stats = self.stats, InputStats()
+        self.first_truncated = self.first_binary = self.first_invalid = None
+        return stats
+
+    def _lines(self, raw: bytes, first_cut: bool) -> Iterator[Line]:
+        number = self.lines_read
+        texts = self._clean(raw, number, first_cut)
+        self.lines_read = number + len(texts)
+        return map(_make_line, zip(itertools.count(number + 1), texts))
 
     # -- text --------------------------------------------------------------------------------------------
 
@@ -532,7 +568,7 @@ class _Reader:
                 f"line {number} is longer than {self.limits.max_line} characters: only its start is read"
             )
 
-    def _finish_notes(self) -> None:
+    def finish_notes(self) -> None:
         stats = self.stats
         if stats.truncated_lines > 1:
             stats.notes.append(f"{stats.truncated_lines} lines in all were cut to {self.limits.max_line} characters")

@@ -137,6 +137,11 @@ class SessionBuilder:
         self.context_events: list[events.Context] = []  # context before any session, or outside all
         self.versions: list[events.VersionInfo] = []
 
+    def in_progress(self) -> list[Session]:
+        """The attempts later events may still extend (the latest of each connection); the others are over."""
+        current = {id(session) for session in self._current.values()}
+        return [session for session in self.sessions if id(session) in current]
+
     def feed(self, stream: Iterable[events.Event]) -> SessionBuilder:
         for event in stream:
             self.add(event)
@@ -214,6 +219,9 @@ class SessionBuilder:
         if len(self.sessions) >= MAX_SESSIONS:
             self.sessions.pop(0)
             self.dropped_sessions += 1
+            if len(self._current) > 2 * MAX_SESSIONS:  # connections seen once, long ago: forget the dropped ones
+                kept = {id(item) for item in self.sessions}
+                self._current = {key: item for key, item in self._current.items() if id(item) in kept}
         self.sessions.append(session)
         self._current[env.context] = session
         if self.context_events:  # what the device printed just before this attempt belongs to it

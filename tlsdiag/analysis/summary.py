@@ -79,7 +79,9 @@ def summarise(session: Session, scope: Scope) -> AttemptView:
         steps=tuple(Milestone(line, name) for line, name in session.steps),
         errors=errors,
         complaints=tuple(
-            Complaint(item.env.line, item.env.text, item.text, item.function, item.message_id, item.env.level)
+            Complaint(
+                item.env.line, item.env.text, item.text, item.function, item.message_id, item.env.level, item.arguments
+            )
             for item in session.errors
             if type(item) is events.ErrorText
         ),

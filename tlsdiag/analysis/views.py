@@ -90,6 +90,7 @@ class Complaint:
     function: str | None = None
     message_id: str | None = None  # catalogue id of the library message, when known
     level: str | None = None  # the debug level it was printed at
+    arguments: tuple[int | str, ...] = ()  # the values the library message's format printed, in order
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,4 +78,8 @@ def _fix(fix: Fix) -> str:
     if fix.option:
         option = f"{fix.option}{f' = {fix.value}' if fix.value else ''}: "
     platform = f" ({fix.platform})" if fix.platform else ""
-    return f"[{fix.target}] {option}{fix.action}{platform}"
+    return f"[{fix.target}] {_APPLICABILITY.get(fix.applicability, '')}{option}{fix.action}{platform}"
+
+
+#: how a fix that is not a plain fix is announced (knowledge marks it with ``applicability``)
+_APPLICABILITY = {"unsafe": "unsafe, only to confirm the diagnosis: ", "display-only": "to test: "}

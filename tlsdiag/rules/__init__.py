@@ -30,7 +30,6 @@ from tlsdiag.rules.diagnosis import Diagnosis, FailureDiagnosis, group_key, is_t
 from tlsdiag.rules.predicates import PREDICATES, Match, Subject, load_predicate_modules
 from tlsdiag.rules.texts import fill
 
-MAX_RECORD_CONTENT = 16384  # TLS plaintext record limit, the largest any content-length option may be
 SIGNAL_BONUS = 0.03  # per extra matched condition: several signals raise confidence
 ASSUMPTION_PENALTY = 0.6  # per thing a rule had to take for granted (an absence the log could not show...)
 MAX_CONFIDENCE = 0.99
@@ -92,15 +91,20 @@ def _hit(rule: dict[str, Any], subject: Subject) -> Hit | None:
     facts: dict[str, Any] = {"stack": subject.stack}
     evidence: dict[int, str] = {}
     assumptions: list[str] = []
+    brought: list[Any] = []  # fixes, next steps and references the matches brought from the knowledge they read
+    next_steps: list[str] = []
+    references = list(rule.get("references", ()))
     signals = 0
     for match in matches:
+        brought.extend(match.fixes)
+        next_steps.extend(match.next_steps)
+        references.extend(match.references)
         facts.update({key: value for key, value in match.facts.items() if value is not None})
         if match.evidence:
             signals += 1
         for item in match.evidence:
             evidence.setdefault(item.line, item.quote)
         assumptions.extend(match.assumptions)
-    _derived_facts(facts)
     assumptions = list(dict.fromkeys(assumptions))
     confidence = min(MAX_CONFIDENCE, float(rule.get("confidence", 0.5)) + SIGNAL_BONUS * max(0, signals - 1))
     confidence *= ASSUMPTION_PENALTY ** len(assumptions)
@@ -113,24 +117,34 @@ def _hit(rule: dict[str, Any], subject: Subject) -> Hit | None:
         _fix(fix, raw, facts)
         for fix, raw in zip(fixes_from(rule.get("fixes", ())), rule.get("fixes", ()), strict=True)
         if load().fix_applies(fix, subject.stack) and _facts_allow(raw, facts)
-    )
+    ) + tuple(fix for fix in brought if load().fix_applies(fix, subject.stack))
     finding = Finding(
         rule=rule["id"],
         name=rule.get("name", rule["id"]),
         title=fill(rule["title"], facts),
-        category=rule["category"],
+        category=_category(rule["category"], facts),
         severity=rule.get("severity", "failure"),
         confidence=confidence,
         evidence=tuple(sorted(evidence.items())),
         explanation=explanation,
         fixes=fixes,
-        references=tuple(rule.get("references", ())),
+        references=tuple(dict.fromkeys(references)),
         explains=bool(rule.get("explains", True)),
         facts=tuple(sorted((key, value) for key, value in facts.items() if isinstance(value, (str, int, float)))),
         cause=rule.get("cause"),
+        basis="differential" if rule.get("fallback") else "rule",
         assumptions=tuple(assumptions),
+        next_steps=tuple(dict.fromkeys(next_steps)),
     )
     return Hit(rule, finding, matches)
+
+
+def _category(declared: str, facts: dict[str, Any]) -> str:
+    """A rule's category, or the one a fact gives (``{error_category|other}``: the code's own category)."""
+    if "{" not in declared:
+        return declared
+    filled = fill(declared, facts)
+    return filled if filled in load().category_precedence else "other"
 
 
 def _reading_doubt(rule: dict[str, Any], subject: Subject) -> float:
@@ -175,20 +189,6 @@ def _facts_allow(raw: dict[str, Any], facts: dict[str, Any]) -> bool:
     return (needed is None or needed in facts) and (blocked is None or blocked not in facts)
 
 
-def _derived_facts(facts: dict[str, Any]) -> None:
-    """Values fixes need that are computed from facts: a buffer size that fits what was too large."""
-    for key in ("cert_too_large", "record_too_large", "input_record"):
-        size = facts.get(key)
-        limit = facts.get(f"{key}_limit")
-        if isinstance(size, int) and isinstance(limit, int):
-            facts[f"{key}_text"] = f" ({size} bytes, where the buffer holds {limit})"
-        if isinstance(size, int):
-            if size <= MAX_RECORD_CONTENT:
-                facts[f"{key}_fit"] = min(MAX_RECORD_CONTENT, ((size + 1023) // 1024) * 1024)
-            else:
-                facts[f"{key}_over_record_limit"] = size
-
-
 # --- the diagnosis of one attempt -----------------------------------------------------------------------------
 
 
@@ -204,6 +204,8 @@ def subject_for(
         platform_version=context.platform_version,
         earlier_success=any(item.handshake_done is not None and not item.failed for item in earlier),
         diff=comparison,
+        features=context.features,
+        pasted_config=context.pasted_config,
     )
 
 
@@ -304,11 +306,12 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
     attempt = subject.attempt
     final = attempt.final
     prior = differential.priors(final, subject.stack, verify_failed=bool(attempt.verify_flags))
-    code_finding = None
-    if not prior and final is not None:
-        code_finding = _code_meaning(subject)
-        if code_finding is not None:
-            prior = {_CODE: 1.0}
+    # fallback rules (the code's own meaning) stand in for the differential of a code it does not list
+    fallbacks = [hit for hit in failures if hit.rule.get("fallback")]
+    failures = [hit for hit in failures if not hit.rule.get("fallback")]
+    if not prior and fallbacks:
+        prior = {_cause_of(fallbacks[0]): 1.0}
+        failures.append(fallbacks[0])
     clues = [
         (clue, _combined(matches))
         for clue in differential.knowledge().clues
@@ -331,15 +334,10 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
                     agreeing=tuple(dict.fromkeys(hit.finding.rule for hit in candidate.agreeing)),
                 )
             )
-        elif candidate.cause == _CODE and code_finding is not None:
-            findings.append(code_finding._replace(confidence=candidate.confidence))
         elif candidate.cause in differential.knowledge().causes:
             findings.append(_differential_finding(subject, candidate))
     findings.sort(key=lambda item: -item.confidence)
     return findings
-
-
-_CODE = "code-meaning"
 
 
 def _evidence_strength(hit: Hit, attempt: AttemptView) -> float:
@@ -355,7 +353,8 @@ def _evidence_strength(hit: Hit, attempt: AttemptView) -> float:
     lines = {line for line, _ in hit.finding.evidence}
     if lines and not lines <= own:
         return hit.finding.confidence
-    return min(hit.finding.confidence, differential.RESTATED)
+    # a rule that restates the code and also rests on what the log could not show says even less
+    return min(hit.finding.confidence, differential.RESTATED * ASSUMPTION_PENALTY ** len(hit.finding.assumptions))
 
 
 def _reads_comparison(rule: dict[str, Any]) -> bool:
@@ -420,30 +419,6 @@ def _prior_clue(subject: Subject, candidate: differential.Candidate) -> list[str
     name = sorted(final.names)[0] if final.names else final.hex
     share = max(1, round(candidate.prior * 100))
     return [f"{final.raw} is {name}; this cause is behind about {share} % of the public threads that show it"]
-
-
-def _code_meaning(subject: Subject) -> Finding | None:
-    """When no entry of the differential lists the code, the code's own knowledge says what it means."""
-    final = subject.attempt.final
-    if final is None or not final.interpretations or not final.names:
-        return None
-    best = final.interpretations[0]
-    names = " + ".join(part.name or part.hex for part in best.parts)
-    return Finding(
-        rule="TLS-CODE-000",
-        name="error-code",
-        title=f"{final.function or 'The call'} failed with {final.raw} ({names})",
-        category=best.category,
-        severity="failure",
-        confidence=0.5,
-        evidence=((final.line, final.quote),),
-        explanation=best.meaning or "",
-        fixes=tuple(fix for fix in best.fixes if load().fix_applies(fix, subject.stack)),
-        references=best.references,
-        explains=False,
-        basis="differential",
-        next_steps=best.next_steps,
-    )
 
 
 def _rank(finding: Finding) -> tuple[int, int, float]:

@@ -40,7 +40,7 @@ UNLISTED_CODE_ONLY = 0.3
 #: a listed cause needs at least this share to be shown as a candidate
 SHOWN_SHARE = 0.04
 MAX_CANDIDATES = 6
-MAX_CANDIDATES_FLAT = 9
+MAX_CANDIDATES_FLAT = 12
 FLAT = 0.3  # a top share below this: no cause stands out
 #: prior of a cause a rule names that the code's differential does not list
 OFF_LIST_PRIOR = 0.03
@@ -230,7 +230,16 @@ def weigh(
     total = sum(candidate.weight for candidate in candidates.values()) + rest
     for candidate in candidates.values():
         candidate.confidence = min(MAX_CONFIDENCE, candidate.weight / total) if total else 0.0
-    return sorted(candidates.values(), key=lambda item: -item.confidence)
+    # equal shares: a cause a rule found evidence for first, then the one that comes up more often in public threads
+    causes = knowledge().causes
+    return sorted(
+        candidates.values(),
+        key=lambda item: (
+            -round(item.confidence, 6),
+            item.rule is None,
+            -(causes[item.cause].frequency if item.cause in causes else 0.0),
+        ),
+    )
 
 
 def _fill(text: str, facts: dict[str, Any]) -> str:

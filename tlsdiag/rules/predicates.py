@@ -26,6 +26,10 @@ class Match:
     evidence: list[Any] = field(default_factory=list)  # view items: each has .line and .quote
     facts: dict[str, Any] = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)  # what the match takes for granted
+    # what knowledge the match brought along (the fixes and next steps of a code it read), added to the rule's
+    fixes: list[Any] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Subject:
     platform_version: str | None = None
     earlier_success: bool = False  # an earlier attempt of the same log completed its handshake
     diff: Any = None  # a tlsdiag.diff.Comparison when the attempt is the failing side of a diff
+    features: tuple[tuple[str, int, str], ...] = ()  # board features the log shows (name, line, text)
+    pasted_config: tuple[Any, ...] = ()  # lint findings on a configuration pasted into the log
 
     @property
     def reached(self) -> tuple[Milestone, ...]:
@@ -111,6 +117,29 @@ def final_error(subject: Subject, names: Any) -> Match | None:
     return Match([final], {"error": final.raw, "error_value": final.value, "function": final.function})
 
 
+@predicate("error_meaning")
+def error_meaning(subject: Subject, expected: bool) -> Match | None:
+    """The final error has a meaning in the log's versions (a defined code): its names, category and
+    meaning become facts, and the code's own fixes and next steps come along with the match."""
+    final = subject.attempt.final
+    known = final is not None and bool(final.interpretations) and bool(final.names)
+    if known != bool(expected) or final is None:
+        return None
+    if not known:
+        return Match()
+    best = final.interpretations[0]
+    facts = {
+        "error": final.raw,
+        "error_function": final.function,
+        "error_parts": " + ".join(part.name or part.hex for part in best.parts),
+        "error_category": best.category,
+        "error_meaning": best.meaning,
+    }
+    return Match(
+        [final], facts, fixes=list(best.fixes), next_steps=list(best.next_steps), references=list(best.references)
+    )
+
+
 @predicate("error_category")
 def error_category(subject: Subject, categories: Any) -> Match | None:
     """The final error decodes to one of ``categories`` (from the code knowledge)."""
@@ -131,18 +160,13 @@ def library_message(subject: Subject, ids: Any) -> Match | None:
         return None
     hits.sort(key=lambda item: item.line)
     first = hits[0]
-    return Match(hits[:3], {"library_message": getattr(first, "message_id", None) or getattr(first, "id", None)})
-
-
-@predicate("error_text")
-def error_text(subject: Subject, needles: Any) -> Match | None:
-    """The application complained in words containing one of ``needles`` (texts no catalogue holds, such as
-    Espruino's ``Not enough memory``); library messages are matched by id with ``library_message``."""
-    wanted = [needle.casefold() for needle in as_list(needles)]
-    hits = [item for item in subject.attempt.complaints if any(needle in item.text.casefold() for needle in wanted)]
-    if not hits:
-        return None
-    return Match(hits[:3], {"error_text": hits[0].text})
+    facts: dict[str, Any] = {"library_message": getattr(first, "message_id", None) or getattr(first, "id", None)}
+    arguments = getattr(first, "arguments", ())
+    if arguments:  # what the message printed: a value, a name
+        facts["message_value"] = arguments[0]
+        if isinstance(arguments[0], int):
+            facts["message_value_hex"] = f"0x{arguments[0]:04x}"
+    return Match(hits[:3], facts)
 
 
 @predicate("function")
@@ -158,9 +182,11 @@ def function(subject: Subject, names: Any) -> Match | None:
 
 
 def _alert(subject: Subject, wanted: Any, direction: str) -> Match | None:
+    """An alert in ``direction`` whose number or name is in ``wanted`` (``"any"``: whichever alert)."""
     values = {item if isinstance(item, int) else str(item) for item in as_list(wanted)}
+    anything = "any" in values
     for alert in subject.attempt.alerts:
-        if alert.direction == direction and (alert.description in values or alert.name in values):
+        if alert.direction == direction and (anything or alert.description in values or alert.name in values):
             return Match([alert], {"alert": alert.description, "alert_name": alert.name})
     return None
 
@@ -237,8 +263,25 @@ def measure(subject: Subject, spec: Any) -> Match | None:
             continue
         if spec.get("value_over_limit") and (item.limit is None or item.value <= item.limit):
             continue
-        return Match([item], {item.name: item.value, f"{item.name}_limit": item.limit})
+        return Match([item], size_facts(item.name, item.value, item.limit))
     return None
+
+
+#: the TLS plaintext record limit: the largest any content-length option may be
+MAX_RECORD_CONTENT = 16384
+
+
+def size_facts(name: str, size: int, limit: int | None = None) -> dict[str, Any]:
+    """The facts a size gives rules and fixes: the size and the buffer it overflowed, how to say both,
+    the buffer size (a whole KiB) that would hold it, or that no buffer can (it is over one record)."""
+    facts: dict[str, Any] = {name: size, f"{name}_limit": limit}
+    if limit is not None:
+        facts[f"{name}_text"] = f" ({size} bytes, where the buffer holds {limit})"
+    if size <= MAX_RECORD_CONTENT:
+        facts[f"{name}_fit"] = min(MAX_RECORD_CONTENT, ((size + 1023) // 1024) * 1024)
+    else:
+        facts[f"{name}_over_record_limit"] = size
+    return facts
 
 
 @predicate("context")

@@ -7,9 +7,9 @@ rules, and read the attempt's typed view only.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import Any, NamedTuple
 
-from tlsdiag.rules.predicates import Match, Subject, predicate
+from tlsdiag.rules.predicates import Match, Subject, as_list, predicate
 
 
 def _requested_host(subject: Subject) -> tuple[str | None, Any]:
@@ -83,4 +83,33 @@ def worked_before(subject: Subject, expected: bool) -> Match | None:
     return Match(said[:1])
 
 
-__all__ = ["heap_above", "heap_below", "requested_host_is_ip", "worked_before"]
+class _Printed(NamedTuple):
+    """A line of the log as evidence (a board feature printed at boot, before any attempt)."""
+
+    line: int
+    quote: str
+
+
+@predicate("board_feature")
+def board_feature(subject: Subject, names: Any) -> Match | None:
+    """The log shows the board has one of ``names`` (``psram``), wherever it printed it (usually at boot)."""
+    wanted = set(as_list(names))
+    found = [(name, line, text) for name, line, text in subject.features if name in wanted]
+    if not found:
+        return None
+    name, line, text = found[0]
+    return Match([_Printed(line, text)], {"board_feature": name})
+
+
+@predicate("pasted_config")
+def pasted_config(subject: Subject, rules: Any) -> Match | None:
+    """A configuration pasted into the log has a lint finding of one of ``rules`` (``CFG-KX-001``...)."""
+    wanted = set(as_list(rules))
+    found = [item for item in subject.pasted_config if item.rule in wanted]
+    if not found:
+        return None
+    evidence = [_Printed(line, text) for item in found for line, text in item.evidence][:3]
+    return Match(evidence, {"config_finding": found[0].title, "config_rule": found[0].rule})
+
+
+__all__ = ["board_feature", "heap_above", "heap_below", "pasted_config", "requested_host_is_ip", "worked_before"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from tlsdiag.analysis.views import Milestone
 from tlsdiag.knowledge import load
-from tlsdiag.rules.predicates import Match, Subject, as_list, predicate
+from tlsdiag.rules.predicates import Match, Subject, as_list, predicate, size_facts
 
 #: handshake messages a server sends to a client (milestone names of ``knowledge/tls/steps.toml``)
 SERVER_MESSAGES = frozenset(
@@ -332,7 +332,7 @@ def record_cut_short(subject: Subject, spec: Any) -> Match | None:
     legal = last.value <= MAX_RECORD_LENGTH
     if "legal" in spec and legal != bool(spec["legal"]):
         return None
-    return Match([last], {"input_record": last.value})
+    return Match([last], size_facts("input_record", last.value))
 
 
 @predicate("nothing_on_wire")

@@ -23,12 +23,14 @@ _DUMP_LINE = dispatch.DUMP_LINE.match
 #: the end of the input, after its last line (dispatches the record still held)
 _END: tuple[tuple[int, None]] = ((0, None),)
 _MISSING = object()
+#: the severities loggers mark an error record with (ESP-IDF and arduino-esp32 ``E``, Zephyr ``err``, mbed-trace)
+_ERROR_LEVELS = frozenset({"E", "err", "ERR", "error", "ERROR"})
 _ENDS_IN_CONVERSION = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[diouxXscp]$")
 _CLAIMED = object()  # a record the grammar claimed that yields no event
 
 
 #: context rules that match anywhere in a line: the rest of the line is read by the open-world layer too
-_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "watchdog", "crash", "heap-free"})
+_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "psram", "watchdog", "crash", "heap-free"})
 _OPEN_WORLD_EVIDENCE = (
     events.ReturnValue,
     events.CodeMention,
@@ -80,7 +82,7 @@ class Parser:
         self.keep_trace = keep_trace
         self.stats = ParseStats()
         self._memo: dict[tuple[bool, str], tuple[type, tuple[Any, ...]] | None] = {}
-        self._open_memo: dict[tuple[str, str | None, str | None], tuple[tuple[type, tuple[Any, ...]], ...]] = {}
+        self._open_memo: dict[tuple[str, str | None, str | None, bool], tuple[tuple[type, tuple[Any, ...]], ...]] = {}
         self._parser: Any = None
 
     def events(self, lines: Iterable[tuple[int, str]]) -> Iterator[events.Event]:
@@ -219,10 +221,12 @@ class Parser:
 
     def _scan(self, env: events.Envelope, message: str, forms: dict[str, str] | None = None) -> Any:
         # the envelope's file and tag are part of the key: a print format may be known by them
-        key = (message, env.source_file, env.tag)
+        error_record = env.level in _ERROR_LEVELS
+        key = (message, env.source_file, env.tag, error_record)
         found = self._open_memo.get(key, _MISSING)
         if found is _MISSING:
-            found = tuple(_payload(cls, fields) for cls, fields in openworld.scan(message, forms, env.text))
+            scanned = openworld.scan(message, forms, env.text, error_record)
+            found = tuple(_payload(cls, fields) for cls, fields in scanned)
             if len(self._open_memo) >= _MEMO_LIMIT:
                 self._open_memo.clear()
             self._open_memo[key] = found
@@ -261,5 +265,8 @@ class Parser:
         if message and env.level in ("1", None):
             known = library.match(message, env.level, env.source_file)
             if env.level == "1" or (known is not None and known.levels == ("1",)):
-                return events.ErrorText(env, None, message.strip(), known.id if known is not None else None)
+                if known is None:
+                    return events.ErrorText(env, None, message.strip())
+                values = tuple(argument.value for argument in known.arguments)
+                return events.ErrorText(env, None, message.strip(), known.id, values)
         return events.Trace(env) if self.keep_trace else _CLAIMED

@@ -401,6 +401,7 @@ BUILDERS: dict[str, Callable[[list[Any], str], Payload]] = {
     "crash": _whole_line("crash"),
     "clock": _clock,
     "sntp": _whole_line("sntp"),
+    "psram": _whole_line("psram"),
     "network": _whole_line("network"),
     "esp_idf_version": _version("esp-idf"),
     "zephyr_version": _version("zephyr"),

@@ -90,6 +90,7 @@ TEXT_RULES: tuple[str, ...] = (
     "mbed_os_version",
     "clock",
     "sntp",
+    "psram",
     "network",
 )
 

@@ -75,6 +75,8 @@ _JUST_AFTER_WORD = re.compile(
 )
 _ERRORISH = re.compile(rf"\b(?:{_ERROR_WORDS})\b", re.IGNORECASE)
 _STRONG = re.compile(r"\b(?:error|err|errno|failed|failure|fail|returned|ret|rc|mbedtlserror)\b", re.IGNORECASE)
+#: a function or variable name, then ":" or "=", right before the number: ``start_ssl_client: -32512``
+_CALL_RESULT = re.compile(r"\b[A-Za-z]\w*(?:_\w+|\(\))\s*[:=]\s*$")
 _WINDOW = 48  # characters before a number that may hold the word that makes it an error value
 _UNKNOWN_PART = re.compile(r"UNKNOWN ERROR CODE \(([0-9A-Fa-f]{1,8})\)", re.IGNORECASE)
 _ALERT_NUMBER = re.compile(
@@ -347,7 +349,12 @@ def _function_before(message: str, start: int) -> str | None:
 
 
 def _code_events(
-    message: str, strerrors: list[_Strerror], knowledge: Knowledge, forms: dict[str, str], line: str
+    message: str,
+    strerrors: list[_Strerror],
+    knowledge: Knowledge,
+    forms: dict[str, str],
+    line: str,
+    error_record: bool = False,
 ) -> Iterator[Payload]:
     """Error values in ``message``; ``line`` is the whole record (envelope included), where a wrapper's
     print format is looked for."""
@@ -385,6 +392,10 @@ def _code_events(
                 yield _value(message, start, raw, readings, raw, strong=True)
             continue
         errorish, strong = _is_code_context(message, start, end, raw)
+        if error_record and not errorish and raw.startswith("-"):
+            # in a record the logger marks as an error, "some_call: -32512" is the call's result
+            errorish = bool(_CALL_RESULT.search(message, 0, start)) and not _names_another_library(message, start, end)
+            strong = errorish
         if not errorish and nearby is None:
             continue
         readings = _plausible(raw, message, start, text, knowledge, forms.get(raw.lstrip("+-")), line)
@@ -444,18 +455,22 @@ def _value(
 # --- the layer ------------------------------------------------------------------------------------------------------
 
 
-def scan(message: str, forms: dict[str, str] | None = None, line: str | None = None) -> tuple[Payload, ...]:
+def scan(
+    message: str, forms: dict[str, str] | None = None, line: str | None = None, error_record: bool = False
+) -> tuple[Payload, ...]:
     """Every piece of evidence in a message no dialect rule claimed (empty when there is none).
 
     ``forms`` maps a printed number (without its sign) to how it was printed (``decimal``,
-    ``hex-no-prefix``), when the message's print format is known from the catalogue."""
+    ``hex-no-prefix``), when the message's print format is known from the catalogue. ``error_record``: the
+    logger marked the record as an error (``E (...)``, ``[E]``, ``<err>``), which makes a negative number in it
+    an error value even with no word around it (``connect(): start_ssl_client: -32512``)."""
     if not _PREFILTER.search(message):
         return ()
     knowledge = load()
     found: list[Payload] = []
     strerrors = find_strerror(message) if " - " in message or "-" in message or "UNKNOWN" in message.upper() else []
     values: set[int] = set()
-    for payload in _code_events(message, strerrors, knowledge, forms or {}, line or message):
+    for payload in _code_events(message, strerrors, knowledge, forms or {}, line or message, error_record):
         if payload[1]["value"] not in values:  # a name and its number on one line are one value
             values.add(payload[1]["value"])
             found.append(payload)
