@@ -87,7 +87,7 @@ def _read(entry: str) -> Any:
         return _MISSING
 
 
-def _write(entry: str, data: object) -> None:
+def _write(entry: str, data: Any) -> None:
     try:
         payload, suffix = marshal.dumps(data), ".marshal"
     except ValueError:  # objects of our own classes
