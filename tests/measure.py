@@ -306,12 +306,39 @@ class Subject:
 
 
 def degradation_subjects() -> list[Subject]:
-    """Every failing corpus log (each level kept) and every real-world case."""
+    """Every failing corpus log (each level kept), every failing run of the mbedTLS 3.6 harness at both debug
+    levels (tests/fixtures/realtls36) and every real-world case."""
     subjects = [Subject(f"corpus/{log.id}", read_log(log.path), log.category) for log in corpus_failing_logs()]
+    subjects += [Subject(f"realtls36/{name}", text, category) for name, text, category in harness36_failing_logs()]
     subjects += [
         Subject(f"realworld/{case.id}", read_log(case.log), case.category or "") for case in realworld("cases")
     ]
     return subjects
+
+
+HARNESS36 = FIXTURES / "realtls36"
+
+
+def harness36_failing_logs() -> list[tuple[str, str, str]]:
+    """(id, text, category) of each recorded 3.6 scenario's failing run that printed an error, per debug level."""
+    import lzma
+
+    logs = []
+    for case in sorted(HARNESS36.glob("*/case.json")):
+        record = json.loads(case.read_text(encoding="utf-8"))
+        if not record.get("final_return"):
+            continue  # the scenario's failing run completes its handshake (a resumption that did not happen)
+        for level in (1, 4):
+            plain = case.parent / f"bad.level{level}.log"
+            packed = plain.with_name(plain.name + ".xz")
+            if plain.exists():
+                text = read_log(plain)
+            elif packed.exists():
+                text = lzma.decompress(packed.read_bytes()).decode("utf-8", errors="replace")
+            else:
+                continue
+            logs.append((f"{case.parent.name}/bad.level{level}.log", text, record["category"]))
+    return logs
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def remember(name: str, build: Callable[[], T]) -> T:
     try:
         found = _read(entry)
         if found is not _MISSING:
-            return found  # type: ignore[no-any-return]
+            return found
         data = build()
     finally:
         if collecting:

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, NamedTuple, overload
 
 from tlsdiag.errors import EXIT_FAILURE_FOUND, EXIT_OK, InputError
 from tlsdiag.report import Format, use_color
@@ -78,7 +78,7 @@ def run(settings: Settings) -> int:
         chunks: queue.Queue[bytes] = queue.Queue()
         reader = threading.Thread(target=_read, args=(process.stdout, chunks), daemon=True)
         reader.start()
-        output = Output(chunks, settings.settle, getattr(sys.stdout, "buffer", None), saved)  # type: ignore[arg-type]
+        output = Output(chunks, settings.settle, getattr(sys.stdout, "buffer", None), saved)
         with _on_interrupt(lambda: _wind_down(process, reader, chunks), process):
             monitor.watch(output.chunks())
             process.wait()
@@ -160,16 +160,29 @@ class Monitor:
         self.reported += 1
 
 
+@overload
+def _open(
+    path: str | os.PathLike[str] | None, stack: contextlib.ExitStack, what: str, binary: Literal[False] = False
+) -> IO[str] | None: ...
+
+
+@overload
+def _open(
+    path: str | os.PathLike[str] | None, stack: contextlib.ExitStack, what: str, binary: Literal[True]
+) -> BinaryIO | None: ...
+
+
 def _open(
     path: str | os.PathLike[str] | None, stack: contextlib.ExitStack, what: str, binary: bool = False
-) -> IO[str] | None:
+) -> IO[Any] | None:
+    """A report file (text) or the file the program's output is saved to (bytes), closed with ``stack``."""
     if path is None:
         return None
     try:
         handle = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
     except OSError as error:
         raise InputError(f"cannot write {path} (--{what}): {error.strerror or error}") from None
-    return stack.enter_context(handle)  # type: ignore[return-value]
+    return stack.enter_context(handle)
 
 
 def _read(stream: BinaryIO, chunks: queue.Queue[bytes]) -> None:

@@ -211,7 +211,7 @@ def _interpretation(reading: _SeriesReading, versions: tuple[str, ...], knowledg
     # when it is about the same kind of problem (an RSA failure's own causes do not explain an
     # allocation failure inside RSA).
     ordered = [
-        explained[i] for i in order if explained[i] is not None and (i == root or categories[i] == categories[root])
+        item for i in order if (item := explained[i]) is not None and (i == root or categories[i] == categories[root])
     ]
     notes = []
     if len(reading.parts) == 2 and reading.complete:

@@ -153,14 +153,17 @@ def _first_divergence(
             continue
         good_item = good[a1] if a1 < len(good) else None
         bad_item = bad[b1] if b1 < len(bad) else None
+        # a deletion has items in the working run, an insertion in the failing run, a replacement in both
         if tag == "delete":  # the failing run stopped (or skipped) what the working run did next
-            text = f"the working run went on to {good_item.label} (line {good_item.line}); the failing run did not"  # type: ignore[union-attr]
+            went_on = good[a1]
+            text = f"the working run went on to {went_on.label} (line {went_on.line}); the failing run did not"
         elif tag == "insert":
-            text = f"the failing run did {bad_item.label} (line {bad_item.line}), which the working run never did"  # type: ignore[union-attr]
+            extra = bad[b1]
+            text = f"the failing run did {extra.label} (line {extra.line}), which the working run never did"
         else:
             text = (
-                f"where the working run did {good_item.label} (line {good_item.line}), "  # type: ignore[union-attr]
-                f"the failing run did {bad_item.label} (line {bad_item.line})"  # type: ignore[union-attr]
+                f"where the working run did {good[a1].label} (line {good[a1].line}), "
+                f"the failing run did {bad[b1].label} (line {bad[b1].line})"
             )
         return Divergence(good_item.line if good_item else None, bad_item.line if bad_item else None, shared, text)
     return None

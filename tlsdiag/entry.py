@@ -124,13 +124,16 @@ def _explain(parsed: dict[str, object]) -> int | None:
     from tlsdiag.report import Format
 
     try:
-        fmt = Format(parsed.get("format", Format.text.value))
+        fmt = Format(str(parsed.get("format", Format.text.value)))
     except ValueError:
         return None  # the full parser words the error about the format
     output = parsed.get("output")
+    codes = parsed["codes"]
+    if not isinstance(codes, list):
+        return None  # parse_explain always gives a list; anything else goes to the full parser
     try:
         return actions.explain(
-            codes=list(parsed["codes"]),  # type: ignore[call-overload]
+            codes=[str(code) for code in codes],
             fmt=fmt,
             mbedtls_version=_text(parsed.get("mbedtls_version")),
             esp_idf_version=_text(parsed.get("esp_idf_version")),

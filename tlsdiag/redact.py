@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from tlsdiag.knowledge import document
@@ -92,8 +92,8 @@ def compile_rules(data: dict[str, Any]) -> Rules:
     for entry in data.get("pattern", ()):
         regex = re.compile(entry["regex"])
         groups = tuple(name for name in regex.groupindex if name.startswith("secret"))
-        hints = tuple(hint.lower() for hint in entry.get("hints", ()))
-        patterns.append(Pattern(entry["id"], regex, hints, groups))
+        pattern_hints = tuple(hint.lower() for hint in entry.get("hints", ()))
+        patterns.append(Pattern(entry["id"], regex, pattern_hints, groups))
     blocks = tuple(
         Block(entry["id"], re.compile(entry["begin"]), re.compile(entry["end"]), re.compile(entry["secret"]))
         for entry in data.get("block", ())
@@ -183,7 +183,7 @@ class Redactor:
         for pattern in self.rules.patterns:
             if pattern.hints and found.isdisjoint(pattern.hints):
                 continue
-            text = pattern.regex.sub(lambda match, pattern=pattern: self._mask(match, pattern), text)
+            text = pattern.regex.sub(partial(self._mask, pattern=pattern), text)
         return text
 
     def _mask(self, match: re.Match[str], pattern: Pattern) -> str:

@@ -69,15 +69,14 @@ class Observer:
 
     def add(self, event: events.Event) -> None:
         env = event.env
-        kind = type(event)
-        if kind is events.DumpLine:
+        if isinstance(event, events.DumpLine):
             return
         if env.dialect == "text":
             self.pasted_config.add(env.line, env.text)
         if env.source_file and env.source_file in self._file_markers:
             marker = self._file_markers[env.source_file]
             self.markers.setdefault(marker["id"], (marker, env))
-        if kind is events.HandshakeState:
+        if isinstance(event, events.HandshakeState):
             state = (
                 "transition"
                 if event.role == "unknown"
@@ -86,9 +85,9 @@ class Observer:
             marker = self._state_markers.get(state)
             if marker:
                 self.markers.setdefault(marker["id"], (marker, env))
-        elif kind is events.VersionInfo:
+        elif isinstance(event, events.VersionInfo):
             self.versions.setdefault(event.product, event)
-        elif kind is events.Context and event.kind in _BOARD_FEATURES:
+        elif isinstance(event, events.Context) and event.kind in _BOARD_FEATURES:
             self.features.setdefault(event.kind, env)
         if env.line <= _SCAN_LIMIT and env.dialect != "mbedtls-debug" and len(self.stack_hits) < len(self._stacks):
             dialect_stack = self._by_dialect.get(env.dialect)
@@ -120,10 +119,10 @@ class Observer:
         platform = None
         stated = self.versions.get("mbedtls")
         if stated is not None:
-            series = series_of_release(stated.version, known)
-            if series:
+            stated_series = series_of_release(stated.version, known)
+            if stated_series:
                 evidence.append((stated.env.line, stated.env.text, f"states mbedTLS {stated.version}"))
-                return (series,), stated.version, self._platform(stack)
+                return (stated_series,), stated.version, self._platform(stack)
         candidates = set(known)
         used = False
         esp = self.versions.get("esp-idf")

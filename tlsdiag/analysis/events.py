@@ -9,9 +9,12 @@ Events are named tuples: a level-4 log yields millions of them, and they must be
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tlsdiag.model import CodeReading
+
+if TYPE_CHECKING:
+    from tlsdiag.tls.certificates import CertificateInfo
 
 
 class Envelope(NamedTuple):
@@ -26,6 +29,10 @@ class Envelope(NamedTuple):
     tag: str | None = None  # ESP-IDF log tag, Zephyr module, arduino file
     context: str | None = None  # ssl context pointer of threading builds (0x7ffd...), a task name
     timestamp_ms: float | None = None
+
+
+#: envelope severities that mark a record as an error report (ESP-IDF ``E``, Zephyr ``<err>``, text ``ERROR``)
+ERROR_LEVELS = frozenset({"E", "err", "ERR", "error", "ERROR"})
 
 
 class ReturnValue(NamedTuple):
@@ -216,7 +223,7 @@ class CertificateDer(NamedTuple):
     env: Envelope
     origin: str  # "pem"
     der: bytes
-    info: object  # tlsdiag.tls.certificates.CertificateInfo, or None when it did not parse
+    info: CertificateInfo | None  # None when the block gave no bytes (cut, empty, not base64)
 
 
 class Trace(NamedTuple):

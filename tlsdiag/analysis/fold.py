@@ -60,8 +60,7 @@ class Folder:
 
     def fold(self, stream: Iterable[events.Event]) -> Iterator[events.Event]:
         for event in stream:
-            kind = type(event)
-            if kind is events.DumpLine:
+            if isinstance(event, events.DumpLine):
                 if self._dump is not None and self._continues(event):
                     self._extend(event)
                     continue
@@ -74,14 +73,14 @@ class Folder:
             if self._pem is not None:
                 yield from self._feed_pem(event)
                 continue
-            if kind is events.DumpHeader:
+            if isinstance(event, events.DumpHeader):
                 self._dump = [event, [], 0, event.env, 0]
                 continue
-            if kind is events.CertificateLine:
+            if isinstance(event, events.CertificateLine):
                 self._certificate_line(event)
-            elif kind is events.Step and event.direction == "enter" and event.name == "handshake":
+            elif isinstance(event, events.Step) and event.direction == "enter" and event.name == "handshake":
                 self._reset(event.env.context)
-            elif kind is events.Unrecognized and "-----BEGIN" in event.env.text:
+            elif isinstance(event, events.Unrecognized) and "-----BEGIN" in event.env.text:
                 self._pem = [event.env, [event.env.text], len(event.env.text)]
                 self.claimed_lines += 1
                 if "-----END" in event.env.text:
@@ -221,12 +220,11 @@ class Folder:
                 fields[line.key] = line.value
 
     def _continues_certificate(self, event: events.Event) -> bool:
-        kind = type(event)
-        if kind is events.CertificateLine:
-            return event.key not in ("#", "verify-depth")  # type: ignore[union-attr]
-        if kind is events.DumpHeader or kind is events.Trace:
+        if isinstance(event, events.CertificateLine):
+            return event.key not in ("#", "verify-depth")
+        if isinstance(event, (events.DumpHeader, events.Trace)):
             return True  # the key's MPI dump and level-4 chatter inside a certificate dump
-        if kind in _CERT_END_KINDS and self._cert is not None and self._cert[1].startswith("verify depth"):
+        if isinstance(event, _CERT_END_KINDS) and self._cert is not None and self._cert[1].startswith("verify depth"):
             self._cert[3].append(event)
             return True
         return False

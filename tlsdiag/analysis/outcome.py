@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from tlsdiag.analysis import events
 from tlsdiag.codes import Scope, default_scope
@@ -49,16 +49,16 @@ class FailureTest:
     def __init__(self, scope: Scope | None = None) -> None:
         self.scope = scope or default_scope(load())
 
-    def fails(self, event: Any, after_handshake: bool = False) -> bool:
-        """Whether ``event`` (an error value) fails the attempt it belongs to."""
-        if type(event) not in (events.ReturnValue, events.CodeMention):
+    def fails(self, event: object, after_handshake: bool = False) -> TypeGuard[CodeEvent]:
+        """Whether ``event`` (an error value) fails the attempt it belongs to: only a code event can."""
+        if not isinstance(event, (events.ReturnValue, events.CodeMention)):
             return False
         value = event.value
         if value > 0:
             return value in load().esp_idf.by_value  # an esp_err_t failure (0x8000...), never a byte count
         if value == 0:
             return False
-        return not _benign(value, getattr(event, "readings", ()), self.scope, after_handshake)
+        return not _benign(value, event.readings, self.scope, after_handshake)
 
     def tls_code(self, event: Any) -> bool:
         """Whether the value reads best as an mbedTLS or PSA code (not a socket, errno or esp_err_t value)."""
@@ -120,9 +120,11 @@ def resolve_codes(sessions: Iterable[Session], scope: Scope) -> None:
     test = FailureTest(scope)
     for session in sessions:
         for index, item in enumerate(session.errors):
-            readings = getattr(item, "readings", ())
+            if isinstance(item, events.ErrorText):
+                continue  # a failure in words: no value to read
+            readings = item.readings
             if len(readings) > 1:
                 ranked = tuple(entry.reading for entry in rank(readings, scope, knowledge))
                 if ranked[0].value != item.value or ranked != readings:
-                    session.errors[index] = item._replace(value=ranked[0].value, readings=ranked)  # type: ignore[union-attr]
+                    session.errors[index] = item._replace(value=ranked[0].value, readings=ranked)
         session.conclude(final_error(session, test))

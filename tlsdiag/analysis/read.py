@@ -30,7 +30,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, cast
 
 from tlsdiag.errors import InputError
 
@@ -91,7 +91,8 @@ def open_input(
         if stream is None:
             if sys.stdin is None:
                 raise InputError("no standard input to read the log from")
-            stream = getattr(sys.stdin, "buffer", sys.stdin)
+            # a program that replaced sys.stdin with a byte stream (no .buffer) gives bytes from the stream itself
+            stream = cast(BinaryIO, getattr(sys.stdin, "buffer", sys.stdin))
         return LogInput("<stdin>", stream, owned=False, limits=limits, chunk_size=chunk_size)
     name = os.fspath(source)
     try:
@@ -166,7 +167,7 @@ _XZ_MAGIC = b"\xfd7zXZ\x00"
 _BZIP2_MAGIC = re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)")  # block magic (pi) or end of stream
 _OPENERS: dict[str, Callable[[io.RawIOBase], io.BufferedIOBase]] = {
     "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
-    "xz": lzma.LZMAFile,
+    "xz": lzma.LZMAFile,  # type: ignore[dict-item]  # reads any file object; typeshed asks for IO[bytes]
     "bzip2": bz2.BZ2File,
 }
 _CAPTURE = "is a packet capture, not a log: run the device with mbedTLS debug output on and give tlsdiag that log"
@@ -254,6 +255,7 @@ class _ChunkFile(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    # the decompressors pass a bytearray or a memoryview; RawIOBase declares any writable buffer
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         while not self._pending:
             chunk = next(self._chunks, None)

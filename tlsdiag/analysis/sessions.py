@@ -14,9 +14,33 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from tlsdiag.analysis import events
+from tlsdiag.analysis.events import (
+    ERROR_LEVELS,
+    Alert,
+    CertificateDer,
+    CertificateText,
+    CodeMention,
+    ConsoleStep,
+    Context,
+    Dump,
+    Envelope,
+    ErrorText,
+    Event,
+    HandshakeState,
+    LibraryMessage,
+    Measure,
+    Offered,
+    ReturnValue,
+    Step,
+    TlsMessage,
+    TlsRecord,
+    Trace,
+    Unrecognized,
+    VerifyInfo,
+    VersionInfo,
+)
 from tlsdiag.analysis.outcome import FINAL_CALLS, FailureTest, final_error
 
 MAX_ITEMS = 256  # per list in a session: enough for any real handshake, bounded for garbage
@@ -24,6 +48,7 @@ MAX_SESSIONS = 64  # beyond this, the oldest complete sessions are summarised an
 
 #: a console step that reports a certificate verification's result
 _VERIFY_REPORT = re.compile(r"\bverif", re.IGNORECASE)
+T = TypeVar("T")
 _OPEN = object()  # a session whose final error is not fixed yet
 
 
@@ -32,7 +57,7 @@ def _any_version() -> FailureTest:
     return FailureTest()
 
 
-def _append(items: list[Any], item: Any) -> None:
+def _append(items: list[T], item: T) -> None:
     if len(items) < MAX_ITEMS:
         items.append(item)
 
@@ -51,23 +76,23 @@ class Session:
     steps: list[tuple[int, str]] = field(default_factory=list)  # completed steps: (line, "write client hello")
     current_step: tuple[int, str] | None = None  # the last step entered (in progress when a failure hit)
     states: list[tuple[int, int | None, str | None]] = field(default_factory=list)
-    messages: list[events.TlsMessage] = field(default_factory=list)
-    records: list[events.TlsRecord] = field(default_factory=list)
-    offered: list[events.Offered] = field(default_factory=list)
-    certificates: list[Any] = field(default_factory=list)  # CertificateText / CertificateDer
-    alerts: list[events.Alert | events.TlsMessage] = field(default_factory=list)
-    errors: list[events.ReturnValue | events.CodeMention | events.ErrorText] = field(default_factory=list)
-    verify: list[events.VerifyInfo] = field(default_factory=list)
-    measures: list[events.Measure] = field(default_factory=list)
-    console: list[events.ConsoleStep] = field(default_factory=list)
-    context_events: list[events.Context] = field(default_factory=list)
+    messages: list[TlsMessage] = field(default_factory=list)
+    records: list[TlsRecord] = field(default_factory=list)
+    offered: list[Offered] = field(default_factory=list)
+    certificates: list[CertificateText | CertificateDer] = field(default_factory=list)
+    alerts: list[Alert | TlsMessage] = field(default_factory=list)
+    errors: list[ReturnValue | CodeMention | ErrorText] = field(default_factory=list)
+    verify: list[VerifyInfo] = field(default_factory=list)
+    measures: list[Measure] = field(default_factory=list)
+    console: list[ConsoleStep] = field(default_factory=list)
+    context_events: list[Context] = field(default_factory=list)
     dumps: int = 0
     events: int = 0
     first_ms: float | None = None
     last_ms: float | None = None
     largest_gap: tuple[float, int, int] | None = None  # (milliseconds, line before, line after)
     handshake_done: int | None = None  # line where the handshake was seen to complete
-    library_messages: list[events.LibraryMessage] = field(default_factory=list)
+    library_messages: list[LibraryMessage] = field(default_factory=list)
     debug_levels: set[str] = field(default_factory=set)  # debug levels of its step records
     _last_stamp: tuple[float, int] | None = None
     _final: Any = field(default=_OPEN, repr=False)
@@ -77,8 +102,17 @@ class Session:
     @property
     def failed(self) -> bool:
         """The attempt ended in a failure: a failing value, a step the program reported as failed, a crash
-        in the middle of it, or a certificate verification that failed in a handshake that never completed."""
-        key = (len(self.errors), len(self.console), len(self.verify), len(self.context_events), self.handshake_done)
+        in the middle of it, or, in a handshake that never completed, a certificate verification that failed or
+        an error report in words (``Failed to open new connection``, ``connection refused``, an ESP-IDF TLS
+        component's error line) with no value printed."""
+        key = (
+            len(self.errors),
+            len(self.console),
+            len(self.verify),
+            len(self.context_events),
+            len(self.library_messages),
+            self.handshake_done,
+        )
         if self._failed is None or self._failed[0] != key or self._final is not _OPEN:
             self._failed = (key, self._compute_failed())
         return self._failed[1]
@@ -88,9 +122,15 @@ class Session:
             return True
         if any(item.kind in _ENDS_IN_A_CRASH for item in self.context_events if item.env.line >= self.first_line):
             return self.started
-        return self.handshake_done is None and any(item.flags_value or item.flag for item in self.verify)
+        if self.handshake_done is not None:
+            return False
+        return (
+            any(item.flags_value or item.flag for item in self.verify)
+            or any(_reports_failure(item) for item in self.context_events if item.env.line >= self.first_line)
+            or any(_is_error_record(item.env) for item in self.library_messages if item.env.line >= self.first_line)
+        )
 
-    def _fails(self, step: events.ConsoleStep) -> bool:
+    def _fails(self, step: ConsoleStep) -> bool:
         """A step the program reported as failed, except the report of a verification result after a
         completed handshake (``Verifying peer X.509 certificate... failed`` under authmode optional):
         the connection went on, and the result is a warning about it."""
@@ -100,27 +140,27 @@ class Session:
         return done is None or step.env.line < done or _VERIFY_REPORT.search(step.step) is None
 
     @property
-    def final_error(self) -> events.ReturnValue | events.CodeMention | None:
+    def final_error(self) -> ReturnValue | CodeMention | None:
         """The value the attempt failed with (see :func:`tlsdiag.analysis.outcome.final_error`).
 
         Once the whole log is read, :meth:`conclude` fixes it for the log's versions; until then it is
         computed for every version.
         """
         if self._final is not _OPEN:
-            return self._final  # type: ignore[no-any-return]
+            return self._final
         key = (len(self.errors), self.handshake_done)
         if self._provisional is None or self._provisional[0] != key:
             self._provisional = (key, final_error(self, _any_version()))
         return self._provisional[1]
 
-    def conclude(self, final: events.ReturnValue | events.CodeMention | None) -> None:
+    def conclude(self, final: ReturnValue | CodeMention | None) -> None:
         self._final = final
 
     @property
     def last_step(self) -> tuple[int, str] | None:
         return self.current_step or (self.steps[-1] if self.steps else None)
 
-    def message(self, name: str, direction: str | None = None) -> events.TlsMessage | None:
+    def message(self, name: str, direction: str | None = None) -> TlsMessage | None:
         for item in self.messages:
             if item.name == name and (direction is None or item.direction == direction):
                 return item
@@ -134,26 +174,25 @@ class SessionBuilder:
         self.sessions: list[Session] = []
         self.dropped_sessions = 0
         self._current: dict[str | None, Session] = {}
-        self.context_events: list[events.Context] = []  # context before any session, or outside all
-        self.versions: list[events.VersionInfo] = []
+        self.context_events: list[Context] = []  # context before any session, or outside all
+        self.versions: list[VersionInfo] = []
 
     def in_progress(self) -> list[Session]:
         """The attempts later events may still extend (the latest of each connection); the others are over."""
         current = {id(session) for session in self._current.values()}
         return [session for session in self.sessions if id(session) in current]
 
-    def feed(self, stream: Iterable[events.Event]) -> SessionBuilder:
+    def feed(self, stream: Iterable[Event]) -> SessionBuilder:
         for event in stream:
             self.add(event)
         return self
 
-    def add(self, event: events.Event) -> None:
-        kind = type(event)
+    def add(self, event: Event) -> None:
         env = event.env
-        if kind is events.VersionInfo:
+        if isinstance(event, VersionInfo):
             _append(self.versions, event)
             return
-        if kind is events.Unrecognized:
+        if isinstance(event, Unrecognized):
             return
         key = env.context
         session = self._current.get(key)
@@ -166,34 +205,33 @@ class SessionBuilder:
         if self._starts_attempt(event, session):
             session = self._new(env)
         if session is None:
-            if kind is events.Context and event.kind not in _CONNECTION_CONTEXT:  # type: ignore[union-attr]
+            if isinstance(event, Context) and event.kind not in _CONNECTION_CONTEXT:
                 _append(self.context_events, event)  # kept for the next attempt (heap, clock, network...)
                 return
-            if kind is events.Trace:
+            if isinstance(event, Trace):
                 return
             session = self._new(env)
         self._record(session, event)
 
-    def _starts_attempt(self, event: events.Event, session: Session | None) -> bool:
-        kind = type(event)
+    def _starts_attempt(self, event: Event, session: Session | None) -> bool:
         if session is not None and event.env.timestamp_ms is not None and self._clock_went_back(session, event.env):
             return True  # a device that rebooted starts over: its later lines belong to a new attempt
-        if kind not in _ATTEMPT_KINDS:
+        if type(event) not in _ATTEMPT_KINDS:
             return False
-        if kind is events.Step:
-            if event.direction != "enter" or event.name != "handshake":  # type: ignore[union-attr]
+        if isinstance(event, Step):
+            if event.direction != "enter" or event.name != "handshake":
                 return False
             return session is None or session.entered
-        if kind is events.ConsoleStep and "handshake" in event.step.lower():  # type: ignore[union-attr]
+        if isinstance(event, ConsoleStep) and "handshake" in event.step.lower():
             return session is None or session.started or session.failed
-        if kind is events.ConsoleStep and event.step and session is not None and session.failed:  # type: ignore[union-attr]
+        if isinstance(event, ConsoleStep) and event.step and session is not None and session.failed:
             # a program that failed and goes on with a step of its own is trying again (or was run again),
             # unless it is only cleaning up after the failure
-            return not _CLEANUP.search(event.step)  # type: ignore[union-attr]
+            return not _CLEANUP.search(event.step)
         if session is None or not session.failed:
             return False
         final = session.final_error
-        if kind is events.ReturnValue and final is not None and event.env.line > final.env.line:
+        if isinstance(event, ReturnValue) and final is not None and event.env.line > final.env.line:
             # the application called the same function again and it failed again: a retry (a summary of
             # the same failure, such as "Last error was", names no call)
             test = _any_version()
@@ -201,12 +239,12 @@ class SessionBuilder:
                 event.function == final.function or {event.function, final.function} <= FINAL_CALLS
             )
             return again and test.top_level(final) and test.top_level(event) and test.fails(event)
-        if kind is events.Offered and event.kind == "ciphersuite":  # type: ignore[union-attr]
+        if isinstance(event, Offered) and event.kind == "ciphersuite":
             return True
-        return kind is events.TlsMessage and event.name == "ClientHello"  # type: ignore[union-attr]
+        return isinstance(event, TlsMessage) and event.name == "ClientHello"
 
     @staticmethod
-    def _clock_went_back(session: Session, env: events.Envelope) -> bool:
+    def _clock_went_back(session: Session, env: Envelope) -> bool:
         """A timestamp well below the attempt's last one: the device restarted (ESP-IDF counts from boot)."""
         stamp = env.timestamp_ms
         previous = session._last_stamp
@@ -214,7 +252,7 @@ class SessionBuilder:
             return False
         return stamp + _REBOOT_SLACK_MS < previous[0] and stamp < previous[0] / 2
 
-    def _new(self, env: events.Envelope) -> Session:
+    def _new(self, env: Envelope) -> Session:
         session = Session(index=len(self.sessions) + self.dropped_sessions, first_line=env.line, context=env.context)
         if len(self.sessions) >= MAX_SESSIONS:
             self.sessions.pop(0)
@@ -231,8 +269,7 @@ class SessionBuilder:
             self._current[None] = session  # plain lines that follow belong to the latest connection
         return session
 
-    def _record(self, session: Session, event: events.Event) -> None:
-        kind = type(event)
+    def _record(self, session: Session, event: Event) -> None:
         env = event.env
         session.events += 1
         session.last_line = env.line
@@ -240,7 +277,7 @@ class SessionBuilder:
             self._stamp(session, env.timestamp_ms, env.line)
         if session.role is None:
             session.role = _role(env.source_file)
-        if kind is events.Step:
+        if isinstance(event, Step):
             if env.level is not None:
                 session.debug_levels.add(env.level)  # the other events keep their envelopes
             if event.name == "handshake" and event.direction == "enter":
@@ -252,12 +289,12 @@ class SessionBuilder:
                     session.current_step = (env.line, event.name)
                 else:
                     _append(session.steps, (env.line, event.name))
-        elif kind is events.HandshakeState:
+        elif isinstance(event, HandshakeState):
             session.started = True
             if event.role in ("client", "server"):
                 session.role = event.role
             _append(session.states, (env.line, event.number, event.name))
-        elif kind is events.ConsoleStep:
+        elif isinstance(event, ConsoleStep):
             # an outcome alone on its line (" ok" after the handshake's debug output) ends the step left open
             step = event.step or next((item.step for item in reversed(session.console) if item.outcome is None), "")
             if "handshake" in step.lower():
@@ -265,33 +302,33 @@ class SessionBuilder:
                 if event.outcome == "ok":
                     session.handshake_done = env.line
             _append(session.console, event)
-        elif kind is events.TlsMessage:
+        elif isinstance(event, TlsMessage):
             session.started = True
             if event.name == "Alert":
                 _append(session.alerts, event)
             else:
                 _append(session.messages, event)
-        elif kind is events.TlsRecord:
+        elif isinstance(event, TlsRecord):
             _append(session.records, event)
-        elif kind is events.Alert:
+        elif isinstance(event, Alert):
             _append(session.alerts, event)
-        elif kind in (events.ReturnValue, events.CodeMention, events.ErrorText):
+        elif isinstance(event, (ReturnValue, CodeMention, ErrorText)):
             _append(session.errors, event)
-        elif kind is events.VerifyInfo:
+        elif isinstance(event, VerifyInfo):
             _append(session.verify, event)
-        elif kind is events.Offered:
+        elif isinstance(event, Offered):
             _append(session.offered, event)
-        elif kind is events.Measure:
+        elif isinstance(event, Measure):
             _append(session.measures, event)
             if event.name in _APPLICATION_DATA and session.handshake_done is None:
                 session.handshake_done = env.line  # application data only flows once the handshake is over
-        elif kind in (events.CertificateText, events.CertificateDer):
+        elif isinstance(event, (CertificateText, CertificateDer)):
             _append(session.certificates, event)
-        elif kind is events.Context:
+        elif isinstance(event, Context):
             _append(session.context_events, event)
-        elif kind is events.Dump:
+        elif isinstance(event, Dump):
             session.dumps += 1
-        elif kind is events.LibraryMessage:
+        elif isinstance(event, LibraryMessage):
             _append(session.library_messages, event)
 
     def _stamp(self, session: Session, stamp: float, line: int) -> None:
@@ -319,6 +356,30 @@ _APPLICATION_DATA = frozenset({"application_data_in", "application_data_out"})
 #: context lines that end an attempt in progress: the device crashed or a watchdog fired
 _ENDS_IN_A_CRASH = frozenset({"crash", "watchdog"})
 
+#: context lines that report a failed connection in words; at an error severity, or with none (a plain text line),
+#: they fail the attempt even when no value is printed (a warning-level poll timeout does not)
+_FAILURE_REPORTS = frozenset(
+    {
+        "dns-failed",
+        "connect-failed",
+        "open-failed",
+        "verify-failed",
+        "socket",
+        "timeout",
+        "connection-reset",
+        "unreachable",
+    }
+)
+
+
+def _is_error_record(env: Envelope) -> bool:
+    return env.level in ERROR_LEVELS
+
+
+def _reports_failure(item: Context) -> bool:
+    return item.kind in _FAILURE_REPORTS and (item.env.level is None or item.env.level in ERROR_LEVELS)
+
+
 #: context lines that are themselves part of a connection attempt (esp-tls reporting on it)
 _CONNECTION_CONTEXT = frozenset(
     {
@@ -340,7 +401,7 @@ _CONNECTION_CONTEXT = frozenset(
 _REBOOT_SLACK_MS = 1000.0
 
 #: the only event kinds that can open a new attempt
-_ATTEMPT_KINDS = frozenset({events.Step, events.ConsoleStep, events.ReturnValue, events.Offered, events.TlsMessage})
+_ATTEMPT_KINDS = frozenset({Step, ConsoleStep, ReturnValue, Offered, TlsMessage})
 
 #: steps mbedTLS enters for every record: not milestones of the handshake
 _NOISE_STEPS = frozenset(

@@ -52,7 +52,7 @@ def summarise(session: Session, scope: Scope) -> AttemptView:
     errors = tuple(
         _printed(item, scope, test, session.index, done)
         for item in session.errors
-        if type(item) in (events.ReturnValue, events.CodeMention) and item.value != 0  # type: ignore[union-attr]
+        if isinstance(item, (events.ReturnValue, events.CodeMention)) and item.value != 0
     )
     final_event = session.final_error
     final = None
@@ -141,7 +141,7 @@ def _printed(item: Any, scope: Scope, test: FailureTest, attempt: int, done: int
         readings=item.readings,
         names=frozenset(names),
         kind=decoded.kind,
-        categories=frozenset(entry.category for entry in decoded.interpretations if entry.plausibility >= 0.9),
+        categories=_categories(decoded.interpretations, item.readings),
         mentioned=type(item) is events.CodeMention,
         top_level=test.top_level(item),
         fails=test.fails(item, after_handshake=done is not None and env.line > done),
@@ -150,6 +150,20 @@ def _printed(item: Any, scope: Scope, test: FailureTest, attempt: int, done: int
         source_file=env.source_file,
         attempt=attempt,
     )
+
+
+def _categories(interpretations: tuple[Any, ...], readings: tuple[Any, ...]) -> frozenset[str]:
+    """The categories of the readings the log makes likely; a name printed with the value (``[Errno 12]
+    ENOMEM``) pins its reading whatever the stack, where the number alone would be one of several tables'."""
+    likely = {entry.category for entry in interpretations if entry.plausibility >= 0.9}
+    printed = {reading.name for reading in readings if reading.how == "name" and reading.name}
+    if printed:
+        likely |= {
+            entry.category
+            for entry in interpretations
+            if entry.complete and any(part.name in printed for part in entry.parts)
+        }
+    return frozenset(category for category in likely if category)
 
 
 # --- milestones ---------------------------------------------------------------------------------------------------
@@ -187,16 +201,16 @@ def _implied(session: Session) -> list[tuple[int, str]]:
         ):
             implied += [(item.env.line, "ServerHello"), (item.env.line, "Certificate")]
             break
-    for item in session.offered:
-        if item.kind == "chosen-ciphersuite" or (item.kind == "certificate-request"):
-            implied.append((item.env.line, "ServerHello"))
+    for offer in session.offered:
+        if offer.kind == "chosen-ciphersuite" or (offer.kind == "certificate-request"):
+            implied.append((offer.env.line, "ServerHello"))
             break
-    for item in session.errors:
-        if type(item) is events.ReturnValue and (item.function or "") in (
+    for error in session.errors:
+        if type(error) is events.ReturnValue and (error.function or "") in (
             "x509_verify_cert",
             "mbedtls_x509_crt_verify",
         ):
-            implied += [(item.env.line, "ServerHello"), (item.env.line, "Certificate")]
+            implied += [(error.env.line, "ServerHello"), (error.env.line, "Certificate")]
             break
     return implied
 
@@ -225,7 +239,7 @@ def _alerts(session: Session) -> tuple[AlertSeen, ...]:
     names = load().alert_names
     found: list[AlertSeen] = []
     for item in session.alerts:
-        if type(item) is events.Alert:
+        if isinstance(item, events.Alert):
             level, description, direction = item.level, item.description, item.direction
         else:
             message: Any = item.message
@@ -261,9 +275,9 @@ def _verify_flags(session: Session) -> tuple[VerifyFlag, ...]:
     texts = [(item.env, item.text) for item in session.errors if type(item) is events.ErrorText]
     texts += [(item.env, item.detail or "") for item in session.context_events if item.kind == "verification-info"]
     for env, text in texts:
-        name = by_text.get(text.strip().lstrip("!").strip().casefold())
-        if name:
-            add(name, env)
+        printed = by_text.get(text.strip().lstrip("!").strip().casefold())
+        if printed:
+            add(printed, env)
     for block in session.certificates:
         if type(block) is events.CertificateText:
             for name in _block_flags(block):
@@ -328,10 +342,12 @@ def _certificates(session: Session) -> tuple[CertificateSeen, ...]:
             found.append(replace(view, direction=message.direction, position=index))
     for item in session.certificates:
         if type(item) is events.CertificateDer:
-            info: Any = item.info
-            if info is None or (info.serial and info.serial in serials):
+            pem_info = item.info
+            if pem_info is None or (pem_info.serial and pem_info.serial in serials):
                 continue
-            found.append(_from_info(info, item.env, "pem", len(item.der), details=tuple(info.to_json().items())))
+            found.append(
+                _from_info(pem_info, item.env, "pem", len(item.der), details=tuple(pem_info.to_json().items()))
+            )
         elif type(item) is events.CertificateText:
             view = _from_text(item)
             if view.serial and view.serial in serials:

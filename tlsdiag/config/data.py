@@ -97,7 +97,7 @@ class ConfigKnowledge:
 
     @cached_property
     def derived(self) -> dict[str, Any]:
-        return document("config/derived.toml")  # type: ignore[no-any-return]
+        return document("config/derived.toml")
 
     @cached_property
     def derived_macros(self) -> dict[str, dict[str, str]]:
@@ -130,11 +130,11 @@ class ConfigKnowledge:
 
     @cached_property
     def costs(self) -> dict[str, Any]:
-        return document("config/costs.toml")  # type: ignore[no-any-return]
+        return document("config/costs.toml")
 
     @cached_property
     def lint(self) -> dict[str, Any]:
-        return document("config/lint.toml")  # type: ignore[no-any-return]
+        return document("config/lint.toml")
 
     @cached_property
     def headers(self) -> dict[str, dict[str, Any]]:
@@ -144,7 +144,7 @@ class ConfigKnowledge:
 
     @cached_property
     def zephyr(self) -> dict[str, Any]:
-        return document("config/zephyr.toml")  # type: ignore[no-any-return]
+        return document("config/zephyr.toml")
 
     @cached_property
     def zephyr_directives(self) -> tuple[Directive, ...]:
@@ -165,7 +165,7 @@ class ConfigKnowledge:
 
     @cached_property
     def ciphersuites(self) -> dict[str, Any]:
-        return document("tls/ciphersuites.json")  # type: ignore[no-any-return]
+        return document("tls/ciphersuites.json")
 
     @cached_property
     def esp_idf_releases(self) -> list[dict[str, str]]:

@@ -144,10 +144,18 @@ def truth(value: Value) -> bool | None:
     return None if value is None else value != 0
 
 
+def operand(node: Node, index: int) -> Node:
+    """The sub-expression at ``index`` of a unary or binary node (the parser builds it as a node; anything
+    else reads as unknown)."""
+    child = node[index]
+    return child if isinstance(child, tuple) else ("unknown",)
+
+
 def _evaluate(node: Node, environment: Environment) -> Value:
     kind = node[0]
     if kind == "number":
-        return int(node[1])  # type: ignore[call-overload]
+        number = node[1]
+        return number if isinstance(number, int) else None
     if kind == "string":
         return None
     if kind == "unknown":
@@ -158,27 +166,27 @@ def _evaluate(node: Node, environment: Environment) -> Value:
     if kind == "name":
         return environment.value(str(node[1]))
     if kind == "unary":
-        operand = _evaluate(node[2], environment)  # type: ignore[arg-type]
-        if operand is None:
+        value = _evaluate(operand(node, 2), environment)
+        if value is None:
             return None
-        return {"!": int(not operand), "-": -operand, "+": operand, "~": ~operand}[str(node[1])]
-    operator, left_node, right_node = str(node[1]), node[2], node[3]
-    left = _evaluate(left_node, environment)  # type: ignore[arg-type]
+        return {"!": int(not value), "-": -value, "+": value, "~": ~value}[str(node[1])]
+    operator, left_node, right_node = str(node[1]), operand(node, 2), operand(node, 3)
+    left = _evaluate(left_node, environment)
     if operator == "&&":
         if left == 0:
             return 0
-        right = _evaluate(right_node, environment)  # type: ignore[arg-type]
+        right = _evaluate(right_node, environment)
         if right == 0:
             return 0
         return None if left is None or right is None else 1
     if operator == "||":
         if left is not None and left != 0:
             return 1
-        right = _evaluate(right_node, environment)  # type: ignore[arg-type]
+        right = _evaluate(right_node, environment)
         if right is not None and right != 0:
             return 1
         return None if left is None or right is None else 0
-    right = _evaluate(right_node, environment)  # type: ignore[arg-type]
+    right = _evaluate(right_node, environment)
     if left is None or right is None:
         return None
     return _arithmetic(operator, left, right)

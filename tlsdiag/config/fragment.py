@@ -38,11 +38,11 @@ def render(config: Config | None, changes: Sequence[Change], target: str, final_
         return Fragment(target, "config.h", "\n".join(lines) + ("\n" if lines else ""), None)
     lines = [f"{change.option}={_kconfig_value(change.after)}" for change in changes]
     text = "\n".join(lines) + ("\n" if lines else "")
-    patched = None
+    appended: list[str] | None = None
     if config is not None and config.kind in ("sdkconfig", "zephyr-kconfig") and target in ("sdkconfig", "prj.conf"):
-        patched = [*config.lines, *lines]
+        appended = [*config.lines, *lines]
     file_format = "sdkconfig.defaults" if target == "sdkconfig" else "prj.conf"
-    return Fragment(target, file_format, text, patched)
+    return Fragment(target, file_format, text, appended)
 
 
 def _kconfig_value(value: str | None) -> str:
@@ -70,10 +70,12 @@ def patch_header(config: Config, changes: Sequence[Change]) -> list[str]:
     for change in changes:
         name = change.option
         setting = config.settings.get(name)
-        own_line = setting is not None and setting.line is not None and not setting.origin
+        # the line of the user's file that sets it, when the file sets it itself (not through another option)
+        own_line = setting.line if setting is not None and not setting.origin else None
+        state = setting.state if setting is not None else None
         if change.after == "defined":
-            if own_line and setting is not None and setting.state == "off":
-                replaced[setting.line] = None  # type: ignore[index]
+            if own_line is not None and state == "off":
+                replaced[own_line] = None
                 if name in config.commented:
                     replaced[config.commented[name]] = _uncomment(lines[config.commented[name] - 1], None)
                 continue
@@ -83,13 +85,13 @@ def patch_header(config: Config, changes: Sequence[Change]) -> list[str]:
                 continue
             added.append(f"#define {name}")
         elif change.after in ("undefined", None):
-            if own_line and setting is not None and setting.state == "on":
-                replaced[setting.line] = "//" + lines[setting.line - 1].lstrip()  # type: ignore[index]
+            if own_line is not None and state == "on":
+                replaced[own_line] = "//" + lines[own_line - 1].lstrip()
                 continue
             added.append(f"#undef {name}")
         else:
-            if own_line and setting is not None and setting.state == "on":
-                number = int(setting.line)  # type: ignore[arg-type]
+            if own_line is not None and state == "on":
+                number = own_line
                 match = _DEFINE_LINE.match(lines[number - 1])
                 if match:
                     indent, space1, space2, macro, gap, _, comment = match.groups()
@@ -112,8 +114,9 @@ def patch_header(config: Config, changes: Sequence[Change]) -> list[str]:
         if number == anchor and added:
             result.extend(added)
         if number in replaced:
-            if replaced[number] is not None:
-                result.append(replaced[number])  # type: ignore[arg-type]
+            replacement = replaced[number]
+            if replacement is not None:
+                result.append(replacement)
             continue
         result.append(line)
     if anchor > len(lines) and added:

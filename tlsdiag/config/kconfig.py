@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from tlsdiag.config.data import Directive, EspIdfRelease, Symbol
-from tlsdiag.config.expr import evaluate, parse, truth
+from tlsdiag.config.expr import evaluate, operand, parse, truth
 from tlsdiag.config.model import Assignment, Issue, Setting
 
 _ASSIGNMENT = re.compile(r"^\s*(CONFIG_[A-Za-z0-9_]+)\s*=\s*(.*?)\s*$")
@@ -140,7 +140,7 @@ class Resolution:
             self._report()
 
     def _selected(self, values: Mapping[str, str]) -> set[str]:
-        found = set()
+        found: set[str] = set()
         for name, symbol in self.release.symbols.items():
             if symbol.select and values.get(name) == "y":
                 found.update("CONFIG_" + target for target in symbol.select)
@@ -255,8 +255,8 @@ def _unmet(expression: str, environment: _SymbolEnvironment) -> str:
 
     def conjuncts(node: tuple[object, ...]) -> None:
         if node[0] == "binary" and node[1] == "&&":
-            conjuncts(node[2])  # type: ignore[arg-type]
-            conjuncts(node[3])  # type: ignore[arg-type]
+            conjuncts(operand(node, 2))
+            conjuncts(operand(node, 3))
         else:
             parts.append(node)
 
@@ -278,9 +278,9 @@ def _render(node: tuple[object, ...]) -> str:
     if kind == "defined":
         return f"defined({node[1]})"
     if kind == "unary":
-        return f"!{_render(node[2])}"  # type: ignore[arg-type]
+        return f"!{_render(operand(node, 2))}"
     if kind == "binary":
-        return f"({_render(node[2])} {node[1]} {_render(node[3])})"  # type: ignore[arg-type]
+        return f"({_render(operand(node, 2))} {node[1]} {_render(operand(node, 3))})"
     return "?"
 
 
@@ -292,12 +292,12 @@ def depends_on_symbols(expression: str) -> tuple[list[str], list[str]]:
 
     def walk(node: tuple[object, ...]) -> bool:
         if node[0] == "binary" and node[1] == "&&":
-            return walk(node[2]) and walk(node[3])  # type: ignore[arg-type]
+            return walk(operand(node, 2)) and walk(operand(node, 3))
         if node[0] == "name":
             wanted_on.append("CONFIG_" + str(node[1]))
             return True
-        if node[0] == "unary" and node[1] == "!" and node[2][0] == "name":  # type: ignore[index]
-            wanted_off.append("CONFIG_" + str(node[2][1]))  # type: ignore[index]
+        if node[0] == "unary" and node[1] == "!" and operand(node, 2)[0] == "name":
+            wanted_off.append("CONFIG_" + str(operand(node, 2)[1]))
             return True
         return False
 

@@ -61,7 +61,7 @@ class LintResult:
         return any(finding.severity == "failure" for finding in self.findings)
 
 
-class _Facts(dict):  # type: ignore[type-arg]
+class _Facts(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -268,12 +268,14 @@ def lint(
     advice: dict[str, list[MacroChange]] = {}
     for rule, _, facts in matched:
         why = fill(rule["title"], facts)
-        changes = [MacroChange(item["macro"], str(item["to"]), rule["id"], why) for item in rule.get("changes", ())]
-        changes += facts["computed"]
+        rule_changes = [
+            MacroChange(item["macro"], str(item["to"]), rule["id"], why) for item in rule.get("changes", ())
+        ]
+        rule_changes += facts["computed"]
         if facts["severity"] == "info" or rule.get("recommend", True) is False:
-            advice[rule["id"]] = changes
+            advice[rule["id"]] = rule_changes
             continue
-        wanted.extend(changes)
+        wanted.extend(rule_changes)
         symbol_changes.extend(
             SymbolChange(item["symbol"], str(item["to"]), rule["id"], why) for item in rule.get("symbol_changes", ())
         )

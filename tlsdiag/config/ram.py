@@ -65,7 +65,7 @@ def estimate(effective: Effective, costs: dict[str, Any], symbols: dict[str, str
     handshake = sum(size for _, size, _ in allowances)
     contexts = sum(size for name, size, _ in allowances if name == "contexts")
     peak = None if in_buffer is None or out_buffer is None else in_buffer + out_buffer + handshake
-    steady = None if peak is None else in_buffer + out_buffer + contexts  # type: ignore[operator]
+    steady = None if in_buffer is None or out_buffer is None else in_buffer + out_buffer + contexts
     basis = [
         f"record buffers: {buffers['basis']} ({overhead} bytes of overhead each with the ciphers enabled here)",
         "handshake allowances (rough, 32-bit target): " + "; ".join(f"{name} {size} B" for name, size, _ in allowances),

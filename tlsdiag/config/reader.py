@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from tlsdiag.config.data import ConfigKnowledge, load
 from tlsdiag.config.header import HeaderReader, config_block
 from tlsdiag.config.kconfig import Resolution, esp_idf_version_in_header, read_assignments, run_directives
-from tlsdiag.config.model import CodeFact, Config, Issue
+from tlsdiag.config.model import Assignment, CodeFact, Config, Issue
 from tlsdiag.config.source import read_lines
 from tlsdiag.errors import InputError
 from tlsdiag.versions import VersionError, parse_version, select_by_esp_idf, select_mbedtls, series_key
@@ -222,7 +222,7 @@ def _scan_code(
 # --- Kconfig files --------------------------------------------------------------------------------------
 
 
-def _is_zephyr(path: str, assignments: dict[str, object], knowledge: ConfigKnowledge) -> bool:
+def _is_zephyr(path: str, assignments: dict[str, Assignment], knowledge: ConfigKnowledge) -> bool:
     name = os.path.basename(path).lower()
     if "sdkconfig" in name or "defconfig" in name:
         return False
@@ -240,7 +240,7 @@ def _is_zephyr(path: str, assignments: dict[str, object], knowledge: ConfigKnowl
 def _read_sdkconfig(
     path: str,
     lines: list[str],
-    assignments: dict[str, object],
+    assignments: dict[str, Assignment],
     mbedtls_version: str | None,
     esp_idf_version: str | None,
     knowledge: ConfigKnowledge,
@@ -255,7 +255,7 @@ def _read_sdkconfig(
         lines=lines,
         settings={},
         base="platform",
-        assignments=dict(assignments),  # type: ignore[arg-type]
+        assignments=dict(assignments),
     )
     version, evidence = _esp_idf_version(lines, config, esp_idf_version, knowledge)
     try:
@@ -330,7 +330,11 @@ def _unknown_symbols(config: Config, symbols: Iterable[str], knowledge: ConfigKn
 
 
 def _read_prj_conf(
-    path: str, lines: list[str], assignments: dict[str, object], mbedtls_version: str | None, knowledge: ConfigKnowledge
+    path: str,
+    lines: list[str],
+    assignments: dict[str, Assignment],
+    mbedtls_version: str | None,
+    knowledge: ConfigKnowledge,
 ) -> Config:
     config = Config(
         kind="zephyr-kconfig",
@@ -338,7 +342,7 @@ def _read_prj_conf(
         file_kind="prj.conf",
         lines=lines,
         settings={},
-        assignments=dict(assignments),  # type: ignore[arg-type]
+        assignments=dict(assignments),
     )
     config.symbols = {name: item.value for name, item in config.assignments.items()}
     config.settings, undecided = run_directives(

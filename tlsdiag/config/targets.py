@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from tlsdiag.config.data import ConfigKnowledge, Directive, EspIdfRelease
 from tlsdiag.config.effective import Effective, number
-from tlsdiag.config.expr import parse
+from tlsdiag.config.expr import operand, parse
 from tlsdiag.config.kconfig import Resolution, depends_on_symbols, run_directives
 from tlsdiag.config.model import Assignment, Change, Config, Setting
 
@@ -176,14 +176,15 @@ class Translator:
             symbols, macros = self._simulate(assigned)
             current = current.with_settings({})
             current.settings, current.symbols = dict(macros), symbols
-        for change in symbol_changes:
+        for symbol_change in symbol_changes:
             if self.target != "sdkconfig":
                 continue
-            before = symbols.get(change.symbol, assigned.get(change.symbol))
-            if _same_value(before, change.to) or (self.release and change.symbol not in self.release.symbols):
+            symbol = symbol_change.symbol
+            before = symbols.get(symbol, assigned.get(symbol))
+            if _same_value(before, symbol_change.to) or (self.release and symbol not in self.release.symbols):
                 continue
-            changes.append(Change(change.symbol, before, change.to, change.why, change.finding))
-            assigned[change.symbol] = change.to
+            changes.append(Change(symbol, before, symbol_change.to, symbol_change.why, symbol_change.finding))
+            assigned[symbol] = symbol_change.to
         return _merge(changes)
 
     def _route(self, change: MacroChange, assigned: dict[str, str], current: Effective) -> dict[str, str] | None:
@@ -284,10 +285,10 @@ def _alternatives(condition: str, want_true: bool) -> list[dict[str, str]] | Non
                 return [{name: "y" if truth_wanted else "n"}]
             return [{}] if name.startswith("MBEDTLS_") else None
         if kind == "unary" and node[1] == "!":
-            return walk(node[2], not truth_wanted)  # type: ignore[arg-type]
+            return walk(operand(node, 2), not truth_wanted)
         if kind == "binary" and node[1] in ("&&", "||"):
-            left = walk(node[2], truth_wanted)  # type: ignore[arg-type]
-            right = walk(node[3], truth_wanted)  # type: ignore[arg-type]
+            left = walk(operand(node, 2), truth_wanted)
+            right = walk(operand(node, 3), truth_wanted)
             if left is None or right is None:
                 return None
             conjunction = (node[1] == "&&") == truth_wanted

@@ -83,7 +83,7 @@ class Store:
                 lambda: build(*(self.document(relative) for relative in relatives)),
             )
             self._derived[memo] = found
-        return found  # type: ignore[no-any-return]
+        return found
 
     def listing(self, directory: str, suffix: str) -> tuple[str, ...]:
         """The knowledge files in ``directory`` whose names end with ``suffix``, sorted, as relative names."""

@@ -189,7 +189,7 @@ class Knowledge:
 
     @cached_property
     def categories(self) -> dict[str, Any]:
-        return document("categories.toml")  # type: ignore[no-any-return]
+        return document("categories.toml")
 
     @cached_property
     def category_precedence(self) -> tuple[str, ...]:
@@ -197,7 +197,7 @@ class Knowledge:
 
     @cached_property
     def composition(self) -> dict[str, Any]:
-        return document("errors/composition.toml")  # type: ignore[no-any-return]
+        return document("errors/composition.toml")
 
     @cached_property
     def tls_ciphersuites(self) -> dict[int, dict[str, Any]]:
@@ -274,7 +274,7 @@ class Knowledge:
     @cached_property
     def server_requirements(self) -> dict[str, Any]:
         """What servers commonly need a ClientHello to offer (``knowledge/tls/server-requirements.toml``)."""
-        return document("tls/server-requirements.toml")  # type: ignore[no-any-return]
+        return document("tls/server-requirements.toml")
 
     @cached_property
     def step_milestones(self) -> dict[str, str]:

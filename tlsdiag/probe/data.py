@@ -10,7 +10,7 @@ from tlsdiag.knowledge import document
 
 @cache
 def capabilities() -> dict[str, Any]:
-    return document("probe/capabilities.toml")  # type: ignore[no-any-return]
+    return document("probe/capabilities.toml")
 
 
 @cache

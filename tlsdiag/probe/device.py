@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tlsdiag.analysis.views import HelloView
 from tlsdiag.config.data import ConfigKnowledge, EspIdfRelease
 from tlsdiag.config.data import load as load_config_knowledge
 from tlsdiag.config.effective import Effective
@@ -309,7 +310,6 @@ def _code_facts(device: Device) -> None:
 
 def from_log(path: str, mbedtls_version: str | None = None) -> Device:
     """The device as its log shows it: the ClientHello it sent, and its stack's defaults for the fixes."""
-    from tlsdiag.analysis import summary
     from tlsdiag.analysis.pipeline import analyse
     from tlsdiag.config.recommend import platform_defaults, platform_release, target_for_stack
 
@@ -319,11 +319,9 @@ def from_log(path: str, mbedtls_version: str | None = None) -> Device:
             analysis.override_version(mbedtls_version)
         except VersionError as error:
             raise InputError(str(error)) from None
-    hello = None
-    for session in reversed(analysis.sessions):
-        hello = summary.client_hello(session)
-        if hello is not None:
-            break
+    hello = next(
+        (attempt.client_hello for attempt in reversed(analysis.attempts) if attempt.client_hello is not None), None
+    )
     if hello is None:
         raise InputError(f"{path}: the log shows no ClientHello, so what the device offers is not known")
     knowledge = load_config_knowledge()
@@ -346,26 +344,25 @@ def from_log(path: str, mbedtls_version: str | None = None) -> Device:
     return device
 
 
-def _observed(hello: dict[str, Any]) -> Observed:
+def _observed(hello: HelloView) -> Observed:
     versions: list[str] | None = None
-    offered = [str(item) for item in hello.get("supported_versions") or ()]
-    if offered:
-        versions = [_HELLO_VERSIONS[item] for item in offered if item in _HELLO_VERSIONS]
-    elif hello.get("version") in _HELLO_VERSIONS:
-        highest = _ORDER.index(str(hello["version"]))
+    if hello.supported_versions:
+        versions = [_HELLO_VERSIONS[item] for item in hello.supported_versions if item in _HELLO_VERSIONS]
+    elif hello.version in _HELLO_VERSIONS:
+        highest = _ORDER.index(hello.version)
         versions = [_HELLO_VERSIONS[name] for name in _ORDER[1 : highest + 1]]
-    suites = [int(value, 16) for value in hello.get("ciphersuites") or () if isinstance(value, str)]
-    groups = [str(name) for name in hello.get("supported_groups") or ()]
-    schemes = [str(name) for name in hello.get("signature_algorithms") or ()]
-    wire = hello.get("source") == "wire"
+    suites = list(hello.ciphersuites)
+    groups = list(hello.supported_groups)
+    schemes = list(hello.signature_algorithms)
+    wire = hello.source == "wire"
     return Observed(
-        line=hello.get("line"),
+        line=hello.line,
         text=f"ClientHello: {', '.join(versions or ['version not shown'])}, {len(suites)} ciphersuites",
         versions=versions,
         suites=suites or None,
         groups=groups if wire and groups else None,
         signature_algorithms=schemes if wire and schemes else None,
-        server_name=hello.get("server_name"),
+        server_name=hello.server_name,
         sni_shown=wire,
-        mfl=hello.get("max_fragment_length") if wire else None,
+        mfl=hello.max_fragment_length if wire else None,
     )

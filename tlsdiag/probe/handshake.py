@@ -112,10 +112,10 @@ def _read_flight(connection: socket.socket, found: Handshake, deadline: float) -
         if kind != HANDSHAKE:
             return
         found.records.append(length)
-        messages += payload
-        messages = _take_messages(messages, found)
-        if messages is None:
+        rest = _take_messages(messages + payload, found)
+        if rest is None:
             return
+        messages = rest
 
 
 def _length(buffer: bytes) -> int:

@@ -84,7 +84,7 @@ class Verdict:
         return [finding for finding in self.findings if finding.severity == "failure"]
 
 
-class _Facts(dict):  # type: ignore[type-arg]
+class _Facts(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return ""
 

@@ -188,9 +188,9 @@ def from_testssl(document: Any, origin: str = "report") -> ServerProfile:
     for entry in entries:
         match = _TESTSSL_SUITE.match(str(entry.get("id")))
         if match:
-            version = _SUITE_VERSION.get(match.group(1).lower())
-            if version is not None:
-                profile.suites.setdefault(version, []).append(int(match.group(2), 16))
+            suite_version = _SUITE_VERSION.get(match.group(1).lower())
+            if suite_version is not None:
+                profile.suites.setdefault(suite_version, []).append(int(match.group(2), 16))
     profile.versions = [version for version in profile.versions if profile.suites.get(version) or version == "TLS1.3"]
     curves = by_id.get("PFS_ECDHE_curves") or by_id.get("FS_ECDHE_curves")
     if curves is not None:

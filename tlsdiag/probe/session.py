@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from tlsdiag.errors import InputError
@@ -86,7 +86,7 @@ def _scan(target: str, server_name: str | None, save_scan: str | None) -> Server
 
 
 @contextmanager
-def _progress() -> Iterator[object]:
+def _progress() -> Iterator[Callable[[str], None]]:
     """A spinner with the current step on a terminal (rich, which typer brings); silence otherwise."""
     if not sys.stderr.isatty():
         yield lambda _message: None

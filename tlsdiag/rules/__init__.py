@@ -157,9 +157,13 @@ def _reading_doubt(rule: dict[str, Any], subject: Subject) -> float:
 
 
 def _note_holds(note: dict[str, Any], subject: Subject, facts: dict[str, Any]) -> bool:
-    """A note of an explanation is shown only where its facts hold (the stack, a fact the rule found)."""
+    """A note of an explanation is shown only where its facts hold (the stack, the mbedTLS series the log may come
+    from, a fact the rule found)."""
     stacks = note.get("stacks")
     if stacks and subject.stack not in stacks:
+        return False
+    series = note.get("series")
+    if series and not set(series) & set(subject.series):
         return False
     needed = note.get("only_if_fact")
     return needed is None or needed in facts
@@ -305,7 +309,9 @@ def _weigh(subject: Subject, failures: list[Hit]) -> list[Finding]:
     """The failure findings: rules and the differential of the final error, each with its share of the evidence."""
     attempt = subject.attempt
     final = attempt.final
-    prior = differential.priors(final, subject.stack, verify_failed=bool(attempt.verify_flags))
+    prior = differential.priors(
+        final, subject.stack, verify_failed=differential.verification_failed(attempt), series=subject.series
+    )
     # fallback rules (the code's own meaning) stand in for the differential of a code it does not list
     fallbacks = [hit for hit in failures if hit.rule.get("fallback")]
     failures = [hit for hit in failures if not hit.rule.get("fallback")]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from tlsdiag.analysis.views import PrintedValue
+from tlsdiag.analysis.views import AttemptView, PrintedValue
 from tlsdiag.model import Fix
 
 #: weight kept for causes the differential does not list, relative to the listed ones (total 1): more when
@@ -75,10 +75,14 @@ class Clue:
 @dataclass(frozen=True, slots=True)
 class Knowledge:
     causes: dict[str, Cause]
-    by_name: dict[str, tuple[tuple[str, float, tuple[str, ...]], ...]]  # code name -> (cause, weight, stacks)
+    # code name -> (cause, weight, stacks, mbedTLS series): an entry holds only on those stacks and series
+    # (on all of them when empty)
+    by_name: dict[str, tuple[tuple[str, float, tuple[str, ...], tuple[str, ...]], ...]]
     by_kind: dict[str, tuple[tuple[str, float], ...]]
     clues: tuple[Clue, ...]
     verify_failure_names: frozenset[str]
+    verify_failure_context: frozenset[str]
+    verify_failure_messages: frozenset[str]
 
 
 @dataclass
@@ -117,12 +121,12 @@ def knowledge() -> Knowledge:
             sources=tuple(entry.get("sources", ())),
         )
     differential = document("diagnosis/differential.toml")
-    by_name: dict[str, list[tuple[str, float, tuple[str, ...]]]] = {}
+    by_name: dict[str, list[tuple[str, float, tuple[str, ...], tuple[str, ...]]]] = {}
     for entry in differential.get("code", ()):
         for name in entry["names"]:
             for item in entry["causes"]:
                 by_name.setdefault(name, []).append(
-                    (item["cause"], float(item["weight"]), tuple(item.get("stacks", ())))
+                    (item["cause"], float(item["weight"]), tuple(item.get("stacks", ())), tuple(item.get("series", ())))
                 )
     by_kind = {
         entry["kind"]: tuple((item["cause"], float(item["weight"])) for item in entry["causes"])
@@ -137,7 +141,7 @@ def knowledge() -> Knowledge:
         )
         for entry in document("diagnosis/clues.toml")["clue"]
     )
-    for cause_id in [c for entries in by_name.values() for c, _, _ in entries] + [
+    for cause_id in [c for entries in by_name.values() for c, *_ in entries] + [
         c for clue in clues for c, _ in clue.favours
     ]:
         if cause_id not in causes:
@@ -148,10 +152,24 @@ def knowledge() -> Knowledge:
         by_kind,
         clues,
         frozenset(differential.get("verify_failure_names", ())),
+        frozenset(differential.get("verify_failure_context", ())),
+        frozenset(differential.get("verify_failure_messages", ())),
     )
 
 
-def priors(final: PrintedValue | None, stack: str, verify_failed: bool = False) -> dict[str, float]:
+def verification_failed(attempt: AttemptView) -> bool:
+    """The attempt shows a failed certificate verification without a code: its flags, or a wrapper's words."""
+    table = knowledge()
+    return (
+        bool(attempt.verify_flags)
+        or any(item.kind in table.verify_failure_context for item in attempt.context)
+        or any(item.id in table.verify_failure_messages for item in attempt.library_messages)
+    )
+
+
+def priors(
+    final: PrintedValue | None, stack: str, verify_failed: bool = False, series: tuple[str, ...] = ()
+) -> dict[str, float]:
     """Each candidate cause's prior share, from the code the attempt failed with (or from all threads).
 
     A failed verification whose flags are printed without a code stands for the code it makes the
@@ -161,8 +179,8 @@ def priors(final: PrintedValue | None, stack: str, verify_failed: bool = False) 
     names = final.names if final is not None else (table.verify_failure_names if verify_failed else frozenset())
     if names:
         for name in names:
-            for cause, weight, stacks in table.by_name.get(name, ()):
-                if not stacks or stack in stacks:
+            for cause, weight, stacks, versions in table.by_name.get(name, ()):
+                if (not stacks or stack in stacks) and (not versions or not series or set(versions) & set(series)):
                     weights[cause] = max(weights.get(cause, 0.0), weight)
         if not weights and final is not None:
             for cause, weight in table.by_kind.get(final.kind, ()):

@@ -120,12 +120,13 @@ def final_error(subject: Subject, names: Any) -> Match | None:
 @predicate("error_meaning")
 def error_meaning(subject: Subject, expected: bool) -> Match | None:
     """The final error has a meaning in the log's versions (a defined code): its names, category and
-    meaning become facts, and the code's own fixes and next steps come along with the match."""
+    meaning become facts, and the code's own fixes and next steps come along with the match. ``false``
+    holds when no code with a meaning ended the attempt (none at all, or one no table defines)."""
     final = subject.attempt.final
     known = final is not None and bool(final.interpretations) and bool(final.names)
-    if known != bool(expected) or final is None:
+    if known != bool(expected):
         return None
-    if not known:
+    if final is None or not known:
         return Match()
     best = final.interpretations[0]
     facts = {

@@ -273,7 +273,7 @@ def alert_received_after(subject: Subject, spec: Any) -> Match | None:
 # --- pre-shared keys -----------------------------------------------------------------------------------------
 
 
-def _extension_names(details: tuple[tuple[str, Any], ...]) -> set[str]:
+def _extension_names(details: tuple[tuple[str, Any], ...]) -> set[str | None]:
     extensions = dict(details).get("extensions") or ()
     return {item.get("name") for item in extensions if isinstance(item, dict)}
 

@@ -115,17 +115,17 @@ def _iso(moment: datetime | None) -> str | None:
 
 def parse_certificate(der: bytes) -> CertificateInfo:
     """Everything :class:`CertificateInfo` holds, from DER; never raises."""
-    base = {"der_length": len(der), "sha256": hashlib.sha256(der).hexdigest()}
+    der_length, sha256 = len(der), hashlib.sha256(der).hexdigest()
     try:
         from cryptography import x509  # deferred: only diagnoses with certificates pay for the import
     except ImportError as error:  # pragma: no cover - cryptography is a dependency
-        return CertificateInfo(**base, error=f"cryptography is not installed: {error}")
+        return CertificateInfo(der_length, sha256, error=f"cryptography is not installed: {error}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cryptography warns about odd serials/encodings; we report, not warn
         try:
             certificate = x509.load_der_x509_certificate(der)
         except Exception as error:  # any parse failure of untrusted bytes is a finding, not a crash
-            return CertificateInfo(**base, error=f"not a parseable X.509 certificate: {error}")
+            return CertificateInfo(der_length, sha256, error=f"not a parseable X.509 certificate: {error}")
         found: dict[str, Any] = {}
         problems: list[str] = []
         for part in (_names, _validity, _key, _signature, _extensions, _self_signed):
@@ -133,7 +133,7 @@ def parse_certificate(der: bytes) -> CertificateInfo:
                 part(certificate, found)
             except Exception as error:  # one unreadable part must not hide the others
                 problems.append(f"{part.__name__.strip('_')}: {error}")
-    return CertificateInfo(**base, **found, problems=tuple(problems))
+    return CertificateInfo(der_length, sha256, **found, problems=tuple(problems))
 
 
 def _names(certificate: Any, found: dict[str, Any]) -> None:
@@ -393,7 +393,7 @@ def _trailing_base64(line: str) -> str:
 
 def _split_lines(text: str) -> list[tuple[int, str]]:
     """(1-based line number in ``text``, line) with ANSI colours removed and C ``\\n`` escapes as line breaks."""
-    found = []
+    found: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         found.extend((number, part) for part in _C_ESCAPE.sub("\n", _ANSI.sub("", line)).split("\n"))
     return found

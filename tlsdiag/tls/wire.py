@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-_T = TypeVar("_T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_T = TypeVar("_T", bound="DataclassInstance")
 
 
 class DecodeError(Exception):
@@ -112,8 +115,9 @@ def decode_into(cls: type[_T], decode: Callable[[dict[str, Any]], None]) -> _T:
     """
     found: dict[str, Any] = {}
     error = guarded(decode, found)
-    wanted = {item.name for item in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{key: value for key, value in found.items() if key in wanted}, error=error)
+    wanted = {item.name for item in fields(cls)}
+    # every decoded message has an error field, a constraint on a dataclass's fields the checker cannot express
+    return cls(**{key: value for key, value in found.items() if key in wanted}, error=error)  # type: ignore[call-arg]
 
 
 def hex16(value: int) -> str:

@@ -10,27 +10,70 @@ messages over and over. Memory stays flat: nothing is kept but that bounded memo
 
 from __future__ import annotations
 
+import enum
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from tlsdiag.analysis import events
+from tlsdiag.analysis.events import Envelope, Event, Unrecognized
 from tlsdiag.analysis.parse import builders, catalogue, dispatch, envelopes, openworld, wrapped
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
 _MEMO_LIMIT = 65536
 _DUMP_LINE = dispatch.DUMP_LINE.match
 #: the end of the input, after its last line (dispatches the record still held)
 _END: tuple[tuple[int, None]] = ((0, None),)
-_MISSING = object()
+
+
+class _Missing(enum.Enum):
+    """A message the memo has not seen yet (a memoised None means "no rule applies")."""
+
+    MISSING = enum.auto()
+
+
+_MISSING: Final = _Missing.MISSING
 #: the severities loggers mark an error record with (ESP-IDF and arduino-esp32 ``E``, Zephyr ``err``, mbed-trace)
-_ERROR_LEVELS = frozenset({"E", "err", "ERR", "error", "ERROR"})
+_ERROR_LEVELS = events.ERROR_LEVELS
 _ENDS_IN_CONVERSION = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[diouxXscp]$")
-_CLAIMED = object()  # a record the grammar claimed that yields no event
+
+
+class _Claimed(enum.Enum):
+    """A record the grammar claimed that yields no event."""
+
+    CLAIMED = enum.auto()
+
+
+_CLAIMED: Final = _Claimed.CLAIMED
+#: what one record reads as: an event, several (a line that says more than one thing), claimed without an event
+#: (``_CLAIMED``), or nothing at all (None)
+_Read = Event | tuple[Event, ...] | _Claimed | None
+
+
+def _several(read: _Read) -> TypeIs[tuple[Event, ...]]:
+    """A record that reads as several events: a plain tuple of them (an event itself is a named tuple)."""
+    return type(read) is tuple
 
 
 #: context rules that match anywhere in a line: the rest of the line is read by the open-world layer too
-_WHOLE_LINE_CONTEXT = frozenset({"network", "clock", "sntp", "psram", "watchdog", "crash", "heap-free"})
+_WHOLE_LINE_CONTEXT = frozenset(
+    {
+        "network",
+        "clock",
+        "sntp",
+        "psram",
+        "watchdog",
+        "crash",
+        "heap-free",
+        "open-failed",
+        "verify-failed",
+        "socket",
+        "dns-failed",
+    }
+)
 _OPEN_WORLD_EVIDENCE = (
     events.ReturnValue,
     events.CodeMention,
@@ -56,10 +99,10 @@ def _forms(known: catalogue.CatalogueMatch | None) -> dict[str, str] | None:
     return forms
 
 
-def _payload(cls: type, fields: dict[str, Any]) -> tuple[type, tuple[Any, ...]]:
+def _payload(cls: type[NamedTuple], fields: dict[str, Any]) -> tuple[type, tuple[Any, ...]]:
     """An event class and its field values in order, without the envelope (the memoised form)."""
-    defaults = cls._field_defaults  # type: ignore[attr-defined]
-    return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])  # type: ignore[attr-defined]
+    defaults = cls._field_defaults
+    return cls, tuple(fields[name] if name in fields else defaults[name] for name in cls._fields[1:])
 
 
 class ParseStats:
@@ -126,7 +169,7 @@ class Parser:
                 if event is _CLAIMED:
                     claimed = claimed or env.dialect
                     continue
-                if type(event) is tuple:
+                if _several(event):
                     claimed = claimed or event[0].env.dialect
                     yield from event
                     continue
@@ -159,7 +202,7 @@ class Parser:
         known = catalogue.match(message.strip())
         return known is not None and not known.truncated and _ENDS_IN_CONVERSION.search(known.format.rstrip()) is None
 
-    def _event(self, env: events.Envelope, message: str, debug: bool) -> events.Event | None:
+    def _event(self, env: Envelope, message: str, debug: bool) -> _Read:
         if debug:
             if message[4:7] == ":  " or message[8:11] == ":  ":
                 dump = _DUMP_LINE(message)
@@ -189,16 +232,22 @@ class Parser:
             return self._with_open_world(cls(env, *values), message)
         return cls(env, *values)
 
-    def _with_open_world(self, event: Any, message: str) -> Any:
+    def _with_open_world(self, event: Event, message: str) -> Event | tuple[Event, ...]:
         """A line a context rule claims whole (Wi-Fi, clock, crash...), or a complaint in words, may still carry
-        an error value or a library text."""
+        an error value, a library text or another fact (``Failed to open new connection in specified timeout``
+        is also a timeout)."""
         found = self._scan(event.env, message)
-        if type(found) is not tuple:
+        if not _several(found):
             return event
-        extra = tuple(item for item in found if type(item) in _OPEN_WORLD_EVIDENCE)
+        claimed = event.kind if type(event) is events.Context else None
+        extra = tuple(
+            item
+            for item in found
+            if type(item) in _OPEN_WORLD_EVIDENCE or (type(item) is events.Context and item.kind != claimed)
+        )
         return (event, *extra) if extra else event
 
-    def _open_world(self, env: events.Envelope, message: str) -> Any:
+    def _open_world(self, env: Envelope, message: str) -> Event | tuple[Event, ...]:
         """Evidence in a line no rule claims, or Unrecognized.
 
         A library message behind an envelope no dialect knows (a timestamp, a task name, a Windows
@@ -216,10 +265,12 @@ class Parser:
         scanned = self._scan(env, message, _forms(known))
         if known is not None and known.entry.source == "esp-idf":
             named = events.LibraryMessage(env, known.id, known.entry.source)
-            return (named, *scanned) if type(scanned) is tuple else named
+            return (named, *scanned) if _several(scanned) else named
         return scanned
 
-    def _scan(self, env: events.Envelope, message: str, forms: dict[str, str] | None = None) -> Any:
+    def _scan(
+        self, env: Envelope, message: str, forms: dict[str, str] | None = None
+    ) -> Unrecognized | tuple[Event, ...]:
         # the envelope's file and tag are part of the key: a print format may be known by them
         error_record = env.level in _ERROR_LEVELS
         key = (message, env.source_file, env.tag, error_record)
@@ -251,7 +302,7 @@ class Parser:
             return None
         return _payload(cls, fields)
 
-    def _trace(self, env: events.Envelope, message: str) -> Any:
+    def _trace(self, env: Envelope, message: str) -> _Read:
         """A debug message without a rule of its own: level 1 lines are the library's complaints.
 
         Other plain trace is claimed by the grammar's catch-all rule but yields an event only when
@@ -260,7 +311,7 @@ class Parser:
         library = catalogue.debug_catalogue()
         if message and env.source_file is not None and env.source_file not in library.files:
             scanned = self._scan(env, message)  # an application's own file:line record: any wording
-            if type(scanned) is tuple:
+            if _several(scanned):
                 return scanned
         if message and env.level in ("1", None):
             known = library.match(message, env.level, env.source_file)

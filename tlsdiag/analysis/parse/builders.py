@@ -230,8 +230,18 @@ def _micropython(tokens: list[Any], message: str = "") -> Payload:
         return events.ReturnValue, {"function": None, "text": label, **code_payload(raw, message, label)}
     errno = _first(tokens, "ERRNO")
     if errno:
-        number = int(errno.split("]")[0].split()[-1])
-        return events.ReturnValue, {"function": None, "value": -number, "raw": errno, "text": errno}
+        errno_value = int(errno.split("]")[0].split()[-1])
+        name = errno.split("]", 1)[1].strip()
+        if name:
+            # "[Errno 12] ENOMEM": the printed name says which table the number belongs to, when that table
+            # numbers it the same (ECONNABORTED is 103 on Linux and 113 in lwIP's and newlib's errno)
+            try:
+                payload = code_payload(name, message)
+            except ValueError:
+                payload = {}  # a name no table knows: the number alone, as below
+            if payload.get("value") == -errno_value:
+                return events.ReturnValue, {"function": None, "text": errno, **payload, "raw": errno}
+        return events.ReturnValue, {"function": None, "value": -errno_value, "raw": errno, "text": errno}
     raw = _first(tokens, "CODE") or "0"
     return events.ReturnValue, {"function": None, **code_payload(raw, message)}
 

@@ -25,11 +25,12 @@ Results are memoised per text: level-4 logs repeat the same lines thousands of t
 
 from __future__ import annotations
 
+import enum
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from tlsdiag.analysis.parse.printf import Conversion, Part, parts
 from tlsdiag.knowledge import document
@@ -252,7 +253,7 @@ class Catalogue:
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
             self._memo[key] = found
-        return found  # type: ignore[return-value]
+        return found
 
     def _starts(self, text: str) -> list[int]:
         return [match.start() for match in _STARTS.finditer(text, 0, min(len(text), MAX_PREFIX))]
@@ -325,7 +326,13 @@ class Catalogue:
         return None
 
 
-_MISSING = object()
+class _Missing(enum.Enum):
+    """A text the memo has not seen yet (a memoised None means "no entry")."""
+
+    MISSING = enum.auto()
+
+
+_MISSING: Final = _Missing.MISSING
 
 
 _PREFIX_FILE = re.compile(r"([A-Za-z_][\w.-]*\.(?:c|h|cpp))(?=[:\s]|$)")

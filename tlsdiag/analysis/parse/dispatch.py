@@ -157,28 +157,27 @@ _DEBUG: re.Pattern[str] | None = None
 _TEXT: re.Pattern[str] | None = None
 
 
-def _build() -> None:
+def _build() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Compile both expressions from the loaded grammar (once; the grammar itself is cached on disk)."""
     global _DEBUG, _TEXT
     from tlsdiag.analysis.parse.grammar import parser
 
     grammar = parser()
     _DEBUG, _TEXT = _combined(grammar, DEBUG_RULES), _combined(grammar, TEXT_RULES)
+    return _DEBUG, _TEXT
 
 
 def debug_rule(message: str) -> str | None:
     """The grammar rule for an mbedTLS debug message, or None for plain trace."""
-    if _DEBUG is None:
-        _build()
-    match = _DEBUG.fullmatch(message)  # type: ignore[union-attr]
+    pattern = _DEBUG if _DEBUG is not None else _build()[0]
+    match = pattern.fullmatch(message)
     return match.lastgroup if match else None
 
 
 def text_rule(message: str) -> str | None:
     """The grammar rule for any other message, or None when no grammar applies."""
-    if _TEXT is None:
-        _build()
-    match = _TEXT.fullmatch(message)  # type: ignore[union-attr]
+    pattern = _TEXT if _TEXT is not None else _build()[1]
+    match = pattern.fullmatch(message)
     return match.lastgroup if match else None
 
 

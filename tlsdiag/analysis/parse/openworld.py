@@ -255,7 +255,8 @@ def find_strerror(message: str) -> list[_Strerror]:
         index += 1
         if best is None:
             continue
-        total, name, covered = best
+        total, covered = best[0], best[2]
+        name: str | None = best[1]  # None once a low part joins it: the sum has no single name
         end = match.end() + (len(description) if covered is None else _offset_after(segment, covered))
         low = message[end + len(sep) :] if sep else ""
         unknown = _UNKNOWN_PART.match(low.strip())
