@@ -2,7 +2,7 @@
 """Wall time of ``tlsdiag explain -0x7280`` as a whole process, next to a bare ``python -c pass``.
 
 Both commands run alternately in the same session, so that the machine's load affects them alike.
-The figure that matters is the ratio of the medians (target: under 3x the bare interpreter start).
+The figure that matters is the ratio of the medians (target: at most 2.5x the bare interpreter start).
 It measures the installed ``tlsdiag`` when one is on PATH (install the project in a virtual
 environment first), else ``python -m tlsdiag`` from this source tree.
 
@@ -35,12 +35,14 @@ def main() -> int:
     args = parser.parse_args()
     installed = shutil.which("tlsdiag")
     env = dict(os.environ)
+    # Byte-compiled files must be allowed, as in any installation: without them every run compiles
+    # the sources again and the figure measures the compiler.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if installed:
         tool = [installed]
-    else:  # run from the source tree; byte-compiled files must be allowed, as in any installation
+    else:  # run from the source tree
         tool = [sys.executable, "-m", "tlsdiag"]
         env["PYTHONPATH"] = str(ROOT)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "tlsdiag explain -0x7280": [*tool, "explain", "-0x7280"],
@@ -56,7 +58,7 @@ def main() -> int:
         median, fastest = medians[name] * 1000, min(values) * 1000
         print(f"{name:28s} median {median:7.1f} ms   min {fastest:7.1f} ms   ({len(values)} runs)")
     ratio = medians["tlsdiag explain -0x7280"] / medians["python -c pass"]
-    print(f"ratio (median explain / median bare interpreter): {ratio:.2f}x  (target < 3x)")
+    print(f"ratio (median explain / median bare interpreter): {ratio:.2f}x  (target <= 2.5x)")
     print(f"command measured: {' '.join(commands['tlsdiag explain -0x7280'])}")
     return 0
 

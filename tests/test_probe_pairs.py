@@ -32,8 +32,7 @@ import pytest
 from tests.harness import build, device_build, source_build
 from tests.harness.scenarios36 import CONFIGURATIONS, failed_call
 from tests.probe_servers import PKI, SCANS, SERVER_NAME, SERVERS, running
-from tlsdiag.cache import load_toml
-from tlsdiag.paths import knowledge_path
+from tlsdiag.knowledge import document
 from tlsdiag.probe.device import Device, from_config, from_preset
 from tlsdiag.probe.match import Verdict, match
 from tlsdiag.probe.reports import read_report
@@ -221,7 +220,7 @@ STEP_ENTERED = re.compile(r"\|\d\| (?:0x[0-9a-fA-F]+: )?=> (.+?)\s*$")
 @functools.cache
 def _milestones() -> dict[str, str]:
     """mbedTLS's step markers ("parse certificate") -> the handshake message they handle ("Certificate")."""
-    return dict(load_toml(knowledge_path("tls", "steps.toml"))["step"])
+    return dict(document("tls/steps.toml")["step"])
 
 
 def reading_step(output: str) -> str | None:

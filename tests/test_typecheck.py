@@ -20,15 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 #: ``tlsdiag/x.py:12: error: message  [code]``
 _ERROR = re.compile(r"^(?P<path>[^:\s]+\.py):(?P<line>\d+): error: (?P<message>.*?)(?:  \[(?P<code>[a-z-]+)\])?$")
 
-#: errors in files that are being rewritten on other branches, to be fixed once those branches are merged: each
-#: entry is (file, error code, message). An entry whose error is gone fails the test too, so that it is removed.
-PENDING: frozenset[tuple[str, str, str]] = frozenset(
-    {
-        ("tlsdiag/cache.py", "unused-ignore", 'Unused "type: ignore" comment'),
-        ("tlsdiag/config/data.py", "unused-ignore", 'Unused "type: ignore" comment'),
-    }
-)
-
 
 def _errors(output: str) -> list[tuple[str, str, str, str]]:
     """(file, line, code, message) of every error the checker printed."""
@@ -64,8 +55,5 @@ def test_tlsdiag_passes_the_type_checker():
     )
     errors = _errors(result.stdout)
     assert errors or result.returncode == 0, f"mypy failed without reporting errors:\n{result.stdout}{result.stderr}"
-    new = [error for error in errors if (error[0], error[2], error[3]) not in PENDING]
-    fixed = PENDING - {(path, code, message) for path, _, code, message in errors}
-    report = [f"{path}:{line}: {message}  [{code}]" for path, line, code, message in new]
-    report += [f"no longer reported, remove from PENDING: {path}: {message}  [{code}]" for path, code, message in fixed]
+    report = [f"{path}:{line}: {message}  [{code}]" for path, line, code, message in errors]
     assert not report, "type errors in tlsdiag/:\n" + "\n".join(report)

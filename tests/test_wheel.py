@@ -40,7 +40,9 @@ def test_installed_wheel_explains_from_its_own_data(tmp_path):
     import zipfile
 
     names = zipfile.ZipFile(wheel).namelist()
-    assert "tlsdiag/knowledge/errors/mbedtls.json" in names
+    assert "tlsdiag/knowledge/data/errors/mbedtls.json" in names
+    assert "tlsdiag/knowledge/data/schema/index.toml" in names
+    assert "tlsdiag/knowledge/store.py" in names
     assert "tlsdiag/grammars/README.md" in names
     assert any(name.startswith("tlsdiag/report/templates/") for name in names)
     assert any(name.startswith("tlsdiag/schemas/") for name in names)
@@ -78,7 +80,7 @@ def test_installed_wheel_explains_from_its_own_data(tmp_path):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["codes"][0]["interpretations"][0]["category"] == "memory"
     located = subprocess.run(
-        [str(python), "-c", "import tlsdiag.paths as p; print(p.data_dir('knowledge'))"],
+        [str(python), "-c", "import tlsdiag.knowledge as k; print(k.default_root())"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -1,15 +1,17 @@
-"""A small on-disk cache for parsed data files and compiled report templates.
+"""A small on-disk cache for validated knowledge, indexed tables and compiled report templates.
 
-Parsing the hand-written TOML knowledge and compiling Jinja templates costs more than the rest of a
-``tlsdiag explain`` run; both results are cached under ``$XDG_CACHE_HOME/tlsdiag/<version>`` (or
-``~/.cache``), keyed by the source file's path, size and modification time. A cache that cannot be
-written is simply not used; ``TLSDIAG_NO_CACHE=1`` turns it off.
+Parsing and validating the knowledge files and compiling Jinja templates cost more than the rest of a
+``tlsdiag explain`` run; their results are cached under ``$XDG_CACHE_HOME/tlsdiag/<version>`` (or
+``~/.cache``). The caller names each entry after everything it was made from (the knowledge layer uses
+the size and modification time of the files involved), so a changed source is simply a new entry. A
+cache that cannot be written is not used; ``TLSDIAG_NO_CACHE=1`` turns it off.
 """
 
 from __future__ import annotations
 
+import gc
+import marshal
 import os
-import pickle
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -22,10 +24,14 @@ T = TypeVar("T")
 
 @cache
 def cache_dir() -> str | None:
+    """``$XDG_CACHE_HOME/tlsdiag/<version>/<interpreter>``, or None when the cache is off or not writable.
+
+    The interpreter is part of the name: marshalled data is only read back by the version that wrote it.
+    """
     if os.environ.get("TLSDIAG_NO_CACHE"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "tlsdiag", __version__)
+    path = os.path.join(base, "tlsdiag", __version__, sys.implementation.cache_tag or "python")
     try:
         os.makedirs(path, exist_ok=True)
     except OSError:
@@ -33,53 +39,94 @@ def cache_dir() -> str | None:
     return path if os.access(path, os.W_OK) else None
 
 
-def load_toml(path: str) -> dict[str, Any]:
-    """``tomllib.load`` of ``path``, served from the cache while the file is unchanged."""
-    return memoize(path, _parse)
+def remember(name: str, build: Callable[[], T]) -> T:
+    """``build()``, kept in the cache as ``name`` and read back from there while the entry exists.
 
-
-def memoize(path: str, build: Callable[[str], T]) -> T:
-    """``build(path)``, pickled under a key made of the file's path, size and modification time.
-
-    The knowledge tables are built from their files through this, so a warm start reads one pickle
-    per table instead of parsing JSON or TOML and indexing it again.
+    ``name`` must change whenever what ``build`` reads changes. Plain data (tables of strings, numbers,
+    bytes, lists and sets: validated documents, and the tables a short command reads) is stored with
+    ``marshal``, which is built into the interpreter and reads fastest; anything else is pickled.
+    Reading creates many objects that all stay alive, so the garbage collector is paused meanwhile:
+    its passes would find nothing to free and cost more than the read itself.
     """
     directory = cache_dir()
     if directory is None:
-        return build(path)
-    stat = os.stat(path)
-    stem = "".join(char if char.isalnum() else "_" for char in os.path.abspath(path))[-100:]
-    name = "".join(char if char.isalnum() else "_" for char in getattr(build, "__qualname__", "build"))
-    code = _code_stamp(getattr(build, "__module__", ""))
-    entry = os.path.join(directory, f"{stem}-{name}-{stat.st_size}-{stat.st_mtime_ns}-{code}.pickle")
+        return build()
+    entry = os.path.join(directory, name)
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        with open(entry, "rb") as handle:
-            return pickle.load(handle)  # type: ignore[no-any-return]
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, ValueError, TypeError):
-        pass
-    data = build(path)
-    temporary = f"{entry}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "wb") as handle:
-            pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, entry)
-    except (OSError, pickle.PickleError, TypeError, AttributeError):
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        found = _read(entry)
+        if found is not _MISSING:
+            return found
+        data = build()
+    finally:
+        if collecting:
+            gc.enable()
+    _write(entry, data)
     return data
 
 
-def _code_stamp(module: str) -> str:
-    """Modification times of the code that builds and defines cached objects: a change invalidates them."""
-    stamps = []
-    for name in (module, "tlsdiag.model"):
-        source = getattr(sys.modules.get(name), "__file__", None)
-        stamps.append(str(os.stat(source).st_mtime_ns) if source else "0")
-    return "-".join(stamps)
+_MISSING = object()
 
 
-def _parse(path: str) -> dict[str, Any]:
-    import tomllib  # deferred: a warm cache never needs the parser
+def _read(entry: str) -> Any:
+    try:
+        with open(entry + ".marshal", "rb") as handle:
+            return marshal.loads(handle.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    try:
+        with open(entry + ".pickle", "rb") as handle:
+            payload = handle.read()
+    except OSError:
+        return _MISSING
+    _, loads, pickle_error = _pickler()
+    try:
+        return loads(payload)
+    except (pickle_error, EOFError, AttributeError, ImportError, ValueError, TypeError):
+        return _MISSING
 
-    with open(path, "rb") as handle:
-        return tomllib.load(handle)
+
+def _write(entry: str, data: Any) -> None:
+    try:
+        payload, suffix = marshal.dumps(data), ".marshal"
+    except ValueError:  # objects of our own classes
+        dumps, _, pickle_error = _pickler()
+        try:
+            payload, suffix = dumps(data, protocol=5), ".pickle"
+        except (pickle_error, TypeError, AttributeError):
+            return
+    temporary = f"{entry}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(payload)
+        os.replace(temporary, entry + suffix)
+    except OSError:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+@cache
+def _pickler() -> tuple[Callable[..., bytes], Callable[[bytes], Any], type[Exception]]:
+    """``dumps``, ``loads`` and the error type of the C pickler, imported on first use.
+
+    The ``pickle`` module only wraps ``_pickle`` where that exists, and importing the wrapper costs
+    more than a short command spends reading its tables.
+    """
+    try:
+        from _pickle import PickleError, dumps, loads
+    except ImportError:  # an interpreter without the C pickler
+        from pickle import PickleError, dumps, loads
+    return dumps, loads, PickleError
+
+
+def entry_name(path: str, kind: str, parts: tuple[int, ...]) -> str:
+    """A file name for the entry made by ``kind`` from ``path`` and everything ``parts`` stands for.
+
+    The readable head (the end of the path, the kind) helps whoever looks into the cache; the tail is
+    a hash of ``parts``, numbers only (sizes, modification times), whose hash is the same in every
+    process (a string's is salted per process).
+    """
+    stem = "".join(char if char.isalnum() else "_" for char in os.path.abspath(path))[-90:]
+    label = "".join(char if char.isalnum() else "_" for char in kind)
+    return f"{stem}-{label}-{hash(parts) & 0xFFFFFFFFFFFFFFFF:016x}"

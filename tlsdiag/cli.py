@@ -13,6 +13,7 @@ import typer
 
 from tlsdiag import __version__
 from tlsdiag.errors import EXIT_OK, InputError, fail
+from tlsdiag.knowledge import KnowledgeError
 from tlsdiag.report import Format
 
 app = typer.Typer(
@@ -330,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=argv, prog_name="tlsdiag", standalone_mode=False)
     except InputError as error:
         return fail(str(error))
+    except KnowledgeError as error:  # an installation or a knowledge edit gone wrong: say where, never a traceback
+        return fail(f"broken knowledge base: {error}")
     except (KeyboardInterrupt, typer.Abort):
         return fail("interrupted")
     except typer.Exit as done:

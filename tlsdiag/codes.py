@@ -8,8 +8,8 @@ meaning changed (``-0x7500``) yields one interpretation per meaning, never a mer
 readings are ranked by plausibility.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the named tuples below would carry their field types
+# as strings, and typing compiles each string when the class is made, a cost every start of tlsdiag pays.
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
@@ -267,15 +267,9 @@ def _platforms_for(versions: tuple[str, ...], knowledge: Knowledge) -> tuple[str
 
 @lru_cache(maxsize=256)
 def _platforms_cached(versions: tuple[str, ...], knowledge: Knowledge) -> tuple[str, ...]:
-    from tlsdiag.versions import series_of_release
-
-    matching = []
-    for release in knowledge.esp_idf_releases:
-        if series_of_release(release["mbedtls"], knowledge.mbedtls.series) in versions:
-            matching.append(release["tag"])
-    if not matching:
+    series = sorted({esp for _, esp, bundled in knowledge.esp_idf_bundles if bundled in versions}, key=series_key)
+    if not series:
         return ()
-    series = sorted({esp_idf_series(tag) for tag in matching}, key=series_key)
     label = f"ESP-IDF v{series[0]}" if len(series) == 1 else f"ESP-IDF v{series[0]} - v{series[-1]}"
     return (label,)
 

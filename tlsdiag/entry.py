@@ -8,8 +8,9 @@ else, including help, unknown options and every malformed call, goes to the type
 which owns all usage messages.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the named tuples below would carry their field types
+# as strings, and typing compiles each string when the class is made, a cost every start of tlsdiag pays.
+import gc
 import os
 import sys
 from typing import NamedTuple
@@ -105,8 +106,21 @@ def run() -> None:
 
 
 def _run_explain(parsed: dict[str, object]) -> int | None:
+    """Run ``explain`` without garbage collection: its few milliseconds create objects that all live
+    until it ends, so a collector pass would only cost time."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _explain(parsed)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _explain(parsed: dict[str, object]) -> int | None:
     from tlsdiag import commands as actions
     from tlsdiag.errors import InputError, fail
+    from tlsdiag.knowledge import KnowledgeError
     from tlsdiag.report import Format
 
     try:
@@ -128,6 +142,8 @@ def _run_explain(parsed: dict[str, object]) -> int | None:
         )
     except InputError as error:
         return fail(str(error))
+    except KnowledgeError as error:
+        return fail(f"broken knowledge base: {error}")
     except BrokenPipeError:
         return 0
 

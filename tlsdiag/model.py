@@ -5,8 +5,9 @@ them, reporters read them, and ``to_json`` gives the contract's JSON shape. Noth
 value was found or how it will be printed.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the named tuples below would carry their field types
+# as strings, and typing compiles each string when the class is made, a cost every start of tlsdiag pays.
+# The JSON models are named in quotes: they are imported only for the type checker.
 from typing import TYPE_CHECKING, NamedTuple, cast
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ class Fix(NamedTuple):
     stacks: tuple[str, ...] = ()  # the software stacks it is for (empty: every stack)
     applicability: str = "safe"  # safe | unsafe (weakens security: verification off...) | display-only
 
-    def to_json(self) -> FixJson:
+    def to_json(self) -> "FixJson":
         from tlsdiag.documents import common
 
         return common.FixJson(
@@ -69,7 +70,7 @@ class Part(NamedTuple):
     def known(self) -> bool:
         return self.name is not None
 
-    def to_json(self) -> PartJson:
+    def to_json(self) -> "PartJson":
         from tlsdiag.documents import common
 
         return common.PartJson(
@@ -108,7 +109,7 @@ class Interpretation(NamedTuple):
     def complete(self) -> bool:
         return all(part.known for part in self.parts)
 
-    def to_json(self) -> InterpretationJson:
+    def to_json(self) -> "InterpretationJson":
         from tlsdiag.documents import common
 
         return common.InterpretationJson(
@@ -146,7 +147,7 @@ class DecodedCode(NamedTuple):
         """True when some table defines the whole value (not just one half of a composite)."""
         return any(item.complete for item in self.interpretations)
 
-    def to_json(self) -> CodeJson:
+    def to_json(self) -> "CodeJson":
         from tlsdiag.documents import common
 
         return common.CodeJson(
@@ -202,7 +203,7 @@ class Finding(NamedTuple):
     next_steps: tuple[str, ...] = ()  # what to print or check next
     agreeing: tuple[str, ...] = ()  # other rules that reached the same cause (their findings are folded in here)
 
-    def to_json(self) -> FindingJson:
+    def to_json(self) -> "FindingJson":
         from tlsdiag.documents import common
 
         return common.FindingJson(

@@ -1,8 +1,9 @@
-"""Where the data directories live, in a wheel and in a source checkout.
+"""Where the grammars and the package's own files live, in a wheel and in a source checkout.
 
-A wheel carries ``knowledge/`` and ``grammars/`` inside the package (``tlsdiag/knowledge``); a source
-checkout or an editable install keeps them at the top of the repository. Both layouts resolve here,
-and nowhere else, so that no other module guesses paths.
+A wheel carries ``grammars/`` inside the package (``tlsdiag/grammars``); a source checkout or an
+editable install keeps it at the top of the repository. Both layouts resolve here, so that no other
+module guesses paths. The knowledge base has its own door, :mod:`tlsdiag.knowledge`, which finds
+its root the same way.
 """
 
 from __future__ import annotations
@@ -17,15 +18,11 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 @cache
 def data_dir(name: str) -> str:
-    """Return the directory ``name`` (``knowledge`` or ``grammars``) shipped with the package."""
+    """Return the data directory ``name`` (``grammars``) shipped with the package."""
     for candidate in (os.path.join(_PACKAGE, name), os.path.join(os.path.dirname(_PACKAGE), name)):
         if os.path.isdir(candidate):
             return candidate
     raise FileNotFoundError(f"tlsdiag data directory {name!r} is missing from this installation")
-
-
-def knowledge_path(*parts: str) -> str:
-    return os.path.join(data_dir("knowledge"), *parts)
 
 
 def package_path(*parts: str) -> str:

@@ -61,11 +61,10 @@ class RankedReading(NamedTuple):
 
 @cache
 def print_formats() -> tuple[PrintFormat, ...]:
-    from tlsdiag.cache import load_toml
-    from tlsdiag.paths import knowledge_path
+    from tlsdiag.knowledge import document
 
     formats = []
-    for entry in load_toml(knowledge_path("platforms", "print-formats.toml"))["format"]:
+    for entry in document("platforms/print-formats.toml")["format"]:
         context = entry.get("context")
         formats.append(
             PrintFormat(

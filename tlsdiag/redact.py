@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
 
-from tlsdiag.cache import load_toml
-from tlsdiag.paths import knowledge_path
+from tlsdiag.knowledge import document
 
 MAX_BLOCK_LINES = 120  # a PEM private key whose end marker never comes stops being masked after this many lines
 MASK_PREFIX = "[REDACTED:"
@@ -85,7 +84,7 @@ class Rules:
 @cache
 def rules() -> Rules:
     """The redaction rules of the knowledge base, loaded and compiled once."""
-    return compile_rules(load_toml(knowledge_path("redact.toml")))
+    return compile_rules(document("redact.toml"))
 
 
 def compile_rules(data: dict[str, Any]) -> Rules:

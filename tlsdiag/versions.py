@@ -5,15 +5,22 @@ The knowledge base holds the error tables of a fixed set of mbedTLS releases (on
 at or below it within the same major version, and the mapping is reported when it is not exact.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the named tuples below would carry their field types
+# as strings, and typing compiles each string when the class is made, a cost every start of tlsdiag pays.
 import re
+from functools import cache
 from typing import NamedTuple
 
-# at most nine digits a part: no release number is longer, and int() refuses very long digit strings
-_VERSION = re.compile(
-    r"^\s*v?(\d{1,9})(?!\d)(?:\.(\d{1,9})(?!\d))?(?:\.(\d{1,9})(?!\d))?(?:[-.+~\w]*)\s*$", re.IGNORECASE
-)
+
+@cache
+def _version_pattern() -> re.Pattern[str]:
+    """A version number, compiled on first use: ``tlsdiag explain`` without a version never needs it.
+
+    At most nine digits a part: no release number is longer, and int() refuses very long digit strings.
+    """
+    return re.compile(
+        r"^\s*v?(\d{1,9})(?!\d)(?:\.(\d{1,9})(?!\d))?(?:\.(\d{1,9})(?!\d))?(?:[-.+~\w]*)\s*$", re.IGNORECASE
+    )
 
 
 class VersionError(ValueError):
@@ -21,7 +28,7 @@ class VersionError(ValueError):
 
 
 def parse_version(text: str) -> tuple[int, ...]:
-    match = _VERSION.match(text)
+    match = _version_pattern().match(text)
     if not match:
         raise VersionError(f"{text!r} is not a version number (expected e.g. 2.28, 3.6.2, v4.4)")
     return tuple(int(group) for group in match.groups() if group is not None)

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from tlsdiag.analysis import events
 from tlsdiag.analysis.pasted_config import PastedConfig, PastedConfigFinding
 from tlsdiag.codes import Scope
-from tlsdiag.knowledge import Knowledge, load
-from tlsdiag.paths import knowledge_path
+from tlsdiag.knowledge import Knowledge, document, load
 from tlsdiag.versions import VersionError, VersionSelection, select_by_esp_idf, series_of_release
 
 if TYPE_CHECKING:
@@ -57,10 +56,8 @@ class Observer:
     """Collects version and stack markers while the events stream past."""
 
     def __init__(self, knowledge: Knowledge | None = None) -> None:
-        from tlsdiag.cache import load_toml
-
         self.knowledge = knowledge or load()
-        data = load_toml(knowledge_path("versions", "markers.toml"))
+        data = document("versions/markers.toml")
         self._file_markers = {name: marker for marker in data["marker"] for name in marker.get("source_files", ())}
         self._state_markers = {marker["state_format"]: marker for marker in data["marker"] if "state_format" in marker}
         self._stacks = data["stack"]

@@ -7,19 +7,12 @@ indexes them; what they mean is decided by the readers and the linter.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from functools import cache, cached_property
 from typing import Any, NamedTuple
 
-from tlsdiag.cache import load_toml, memoize
-from tlsdiag.paths import knowledge_path
+from tlsdiag.knowledge import derive, document
 from tlsdiag.versions import series_key
-
-
-def _json(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)  # type: ignore[no-any-return]
 
 
 class Option(NamedTuple):
@@ -92,19 +85,19 @@ class ConfigKnowledge:
 
     @cached_property
     def options(self) -> dict[str, Option]:
-        return memoize(knowledge_path("config", "mbedtls-options.json"), _options)
+        return derive(_options, "config/mbedtls-options.json")
 
     @cached_property
     def series(self) -> tuple[str, ...]:
-        return tuple(_json(knowledge_path("config", "mbedtls-options.json"))["series"])
+        return derive(_series, "config/mbedtls-options.json")
 
     @cached_property
     def checks(self) -> dict[str, tuple[Check, ...]]:
-        return memoize(knowledge_path("config", "mbedtls-checks.json"), _checks)
+        return derive(_checks, "config/mbedtls-checks.json")
 
     @cached_property
     def derived(self) -> dict[str, Any]:
-        return load_toml(knowledge_path("config", "derived.toml"))
+        return document("config/derived.toml")
 
     @cached_property
     def derived_macros(self) -> dict[str, dict[str, str]]:
@@ -137,21 +130,21 @@ class ConfigKnowledge:
 
     @cached_property
     def costs(self) -> dict[str, Any]:
-        return load_toml(knowledge_path("config", "costs.toml"))
+        return document("config/costs.toml")
 
     @cached_property
     def lint(self) -> dict[str, Any]:
-        return load_toml(knowledge_path("config", "lint.toml"))
+        return document("config/lint.toml")
 
     @cached_property
     def headers(self) -> dict[str, dict[str, Any]]:
         """series -> the header its configuration lives in (``file``, ``path``, ``crypto_path`` for 4.x)."""
-        table = load_toml(knowledge_path("config", "headers.toml"))
+        table = document("config/headers.toml")
         return {series: entry for entry in table.get("header", ()) for series in entry["series"]}
 
     @cached_property
     def zephyr(self) -> dict[str, Any]:
-        return load_toml(knowledge_path("config", "zephyr.toml"))
+        return document("config/zephyr.toml")
 
     @cached_property
     def zephyr_directives(self) -> tuple[Directive, ...]:
@@ -159,7 +152,7 @@ class ConfigKnowledge:
 
     @cached_property
     def esp_idf(self) -> dict[str, EspIdfRelease]:
-        return memoize(knowledge_path("platforms", "esp-idf-kconfig.json"), _esp_idf_releases)
+        return derive(_esp_idf_releases, "platforms/esp-idf-kconfig.json")
 
     @cached_property
     def esp_idf_symbols_anywhere(self) -> dict[str, list[str]]:
@@ -172,11 +165,11 @@ class ConfigKnowledge:
 
     @cached_property
     def ciphersuites(self) -> dict[str, Any]:
-        return _json(knowledge_path("tls", "ciphersuites.json"))
+        return document("tls/ciphersuites.json")
 
     @cached_property
     def esp_idf_releases(self) -> list[dict[str, str]]:
-        return list(_json(knowledge_path("platforms", "esp-idf-mbedtls.json"))["release"])
+        return list(document("platforms/esp-idf-mbedtls.json")["release"])
 
     def option_names_in(self, series: str) -> frozenset[str]:
         return frozenset(name for name, option in self.options.items() if option.exists_in(series))
@@ -197,7 +190,11 @@ class ConfigKnowledge:
         return chosen, f"ESP-IDF {version} is read with the Kconfig of {chosen.tag} ({relation})"
 
 
-def _options(path: str) -> dict[str, Option]:
+def _series(data: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(data["series"])
+
+
+def _options(data: dict[str, Any]) -> dict[str, Option]:
     return {
         entry["name"]: Option(
             name=entry["name"],
@@ -207,7 +204,7 @@ def _options(path: str) -> dict[str, Option]:
             requires=entry.get("requires", ""),
             summary=entry.get("summary", ""),
         )
-        for entry in _json(path)["option"]
+        for entry in data["option"]
     }
 
 
@@ -244,9 +241,9 @@ def regroup(condition: str) -> str:
     return " && ".join(f"({part.strip()})" for part in parts)
 
 
-def _checks(path: str) -> dict[str, tuple[Check, ...]]:
+def _checks(data: dict[str, Any]) -> dict[str, tuple[Check, ...]]:
     table: dict[str, list[Check]] = defaultdict(list)
-    for entry in _json(path)["check"]:
+    for entry in data["check"]:
         table[entry["series"]].append(
             Check(
                 series=entry["series"],
@@ -259,8 +256,7 @@ def _checks(path: str) -> dict[str, tuple[Check, ...]]:
     return {series: tuple(checks) for series, checks in table.items()}
 
 
-def _esp_idf_releases(path: str) -> dict[str, EspIdfRelease]:
-    data = _json(path)
+def _esp_idf_releases(data: dict[str, Any]) -> dict[str, EspIdfRelease]:
     symbols: dict[str, dict[str, Symbol]] = defaultdict(dict)
     for entry in data["symbol"]:
         symbols[entry["tag"]][entry["name"]] = Symbol(

@@ -5,23 +5,22 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from tlsdiag.cache import load_toml
-from tlsdiag.paths import knowledge_path
+from tlsdiag.knowledge import document
 
 
 @cache
 def capabilities() -> dict[str, Any]:
-    return load_toml(knowledge_path("probe", "capabilities.toml"))
+    return document("probe/capabilities.toml")
 
 
 @cache
 def checks() -> dict[str, Any]:
-    return dict(load_toml(knowledge_path("probe", "checks.toml"))["check"])
+    return dict(document("probe/checks.toml")["check"])
 
 
 @cache
 def presets() -> dict[str, dict[str, Any]]:
-    return {entry["name"]: entry for entry in load_toml(knowledge_path("devices", "presets.toml"))["preset"]}
+    return {entry["name"]: entry for entry in document("devices/presets.toml")["preset"]}
 
 
 def major(series: str) -> str:

@@ -157,13 +157,21 @@ def markdown_escape(text: str) -> str:
     return "".join(out)
 
 
-#: a markdown code span: a run of backticks, text, and the same run again
-_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
-#: what starts a block at the beginning of a line: a heading, a quote, a list item; and a numbered item's dot
-_BLOCK_START = re.compile(r"^(\s*)(#|>|[-+](?=\s))", re.M)
-_NUMBERED = re.compile(r"^(\s*\d+)([.)])(?=\s)", re.M)
-#: what starts markup inside a line; ``_`` only where it can open or close emphasis, not inside a name
-_INLINE_MARKUP = re.compile(r"[\\*\[\]<>|~`]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+@cache
+def _markdown_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The patterns of markdown markup, compiled on first use (a text report never needs them):
+
+    - a code span: a run of backticks, text, and the same run again;
+    - what starts a block at the beginning of a line: a heading, a quote, a list item;
+    - a numbered item's dot;
+    - what starts markup inside a line; ``_`` only where it can open or close emphasis, not inside a name.
+    """
+    return (
+        re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S),
+        re.compile(r"^(\s*)(#|>|[-+](?=\s))", re.M),
+        re.compile(r"^(\s*\d+)([.)])(?=\s)", re.M),
+        re.compile(r"[\\*\[\]<>|~`]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"),
+    )
 
 
 def markdown_prose(text: str, facts: Sequence[tuple[str, object]] = ()) -> str:
@@ -183,7 +191,7 @@ def markdown_prose(text: str, facts: Sequence[tuple[str, object]] = ()) -> str:
     for index, value in enumerate(quoted):
         text = text.replace(value, f"\ue000{index}\ue001")
     out, position = [], 0
-    for span in _CODE_SPAN.finditer(text):
+    for span in _markdown_patterns()[0].finditer(text):
         out.append(_escape_inline(text[position : span.start()]))
         out.append(span.group())
         position = span.end()
@@ -195,6 +203,7 @@ def markdown_prose(text: str, facts: Sequence[tuple[str, object]] = ()) -> str:
 
 
 def _escape_inline(text: str) -> str:
-    escaped = _INLINE_MARKUP.sub(lambda match: "\\" + match.group(), text)
-    escaped = _BLOCK_START.sub(lambda match: match.group(1) + "\\" + match.group(2), escaped)
-    return _NUMBERED.sub(lambda match: match.group(1) + "\\" + match.group(2), escaped)
+    _, block_start, numbered, inline_markup = _markdown_patterns()
+    escaped = inline_markup.sub(lambda match: "\\" + match.group(), text)
+    escaped = block_start.sub(lambda match: match.group(1) + "\\" + match.group(2), escaped)
+    return numbered.sub(lambda match: match.group(1) + "\\" + match.group(2), escaped)

@@ -17,16 +17,14 @@ each with what would confirm it and what to print next.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from tlsdiag.analysis.views import AttemptView
-from tlsdiag.knowledge import fixes_from, load
+from tlsdiag.knowledge import document, fixes_from, listing, load
 from tlsdiag.model import Finding, Fix
-from tlsdiag.paths import knowledge_path
 from tlsdiag.rules import differential
 from tlsdiag.rules.diagnosis import Diagnosis, FailureDiagnosis, group_key, is_thin
 from tlsdiag.rules.predicates import PREDICATES, Match, Subject, load_predicate_modules
@@ -41,13 +39,9 @@ _SEVERITY_ORDER = {"failure": 0, "warning": 1, "info": 2}
 @cache
 def load_rules() -> tuple[dict[str, Any], ...]:
     """Every rule of ``knowledge/rules/*.toml``, in file and then definition order."""
-    from tlsdiag.cache import load_toml
-
-    directory = knowledge_path("rules")
     rules: list[dict[str, Any]] = []
-    for name in sorted(os.listdir(directory)):
-        if name.endswith(".toml"):
-            rules.extend(load_toml(os.path.join(directory, name)).get("rule", ()))
+    for name in listing("rules"):
+        rules.extend(document(name).get("rule", ()))
     return tuple(rules)
 
 

@@ -101,9 +101,9 @@ class Candidate:
 
 @cache
 def knowledge() -> Knowledge:
-    from tlsdiag.knowledge import fixes_from, load_toml_data
+    from tlsdiag.knowledge import document, fixes_from
 
-    data = load_toml_data("diagnosis", "causes.toml")
+    data = document("diagnosis/causes.toml")
     causes = {}
     for entry in data["cause"]:
         fixes = entry.get("fixes", ())
@@ -120,7 +120,7 @@ def knowledge() -> Knowledge:
             fix_stacks=tuple(tuple(fix.get("stacks", ())) for fix in fixes),
             sources=tuple(entry.get("sources", ())),
         )
-    differential = load_toml_data("diagnosis", "differential.toml")
+    differential = document("diagnosis/differential.toml")
     by_name: dict[str, list[tuple[str, float, tuple[str, ...], tuple[str, ...]]]] = {}
     for entry in differential.get("code", ()):
         for name in entry["names"]:
@@ -139,7 +139,7 @@ def knowledge() -> Knowledge:
             when=tuple(entry["when"].items()),
             favours=tuple((cause, float(factor)) for cause, factor in entry["favours"].items()),
         )
-        for entry in load_toml_data("diagnosis", "clues.toml")["clue"]
+        for entry in document("diagnosis/clues.toml")["clue"]
     )
     for cause_id in [c for entries in by_name.values() for c, *_ in entries] + [
         c for clue in clues for c, _ in clue.favours

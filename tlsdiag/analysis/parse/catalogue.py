@@ -26,7 +26,6 @@ Results are memoised per text: level-4 logs repeat the same lines thousands of t
 from __future__ import annotations
 
 import enum
-import json
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from functools import cache
 from typing import Any, Final
 
 from tlsdiag.analysis.parse.printf import Conversion, Part, parts
-from tlsdiag.paths import knowledge_path
+from tlsdiag.knowledge import document
 
 #: A format is worth recognising with this many literal letters (``(%04X): %s`` has none), or when it
 #: begins with a mark of this many characters (``=> %s``, the step line of a function named at run time).
@@ -427,15 +426,13 @@ def _entries(data: dict[str, Any], source: str, kind_field: str) -> list[Catalog
 @cache
 def debug_catalogue() -> Catalogue:
     """mbedTLS's debug messages (``knowledge/debug/messages.json``)."""
-    with open(knowledge_path("debug", "messages.json"), encoding="utf-8") as handle:
-        return Catalogue(_entries(json.load(handle), "mbedtls-debug", "kind"))
+    return Catalogue(_entries(document("debug/messages.json"), "mbedtls-debug", "kind"))
 
 
 @cache
 def esp_idf_catalogue() -> Catalogue:
     """ESP-IDF's TLS-side log messages (``knowledge/platforms/esp-tls-messages.json``)."""
-    with open(knowledge_path("platforms", "esp-tls-messages.json"), encoding="utf-8") as handle:
-        return Catalogue(_entries(json.load(handle), "esp-idf", "component"))
+    return Catalogue(_entries(document("platforms/esp-tls-messages.json"), "esp-idf", "component"))
 
 
 def match(text: str, level: str | None = None, source_file: str | None = None) -> CatalogueMatch | None:

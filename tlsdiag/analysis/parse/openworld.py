@@ -28,7 +28,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from tlsdiag.analysis import events
-from tlsdiag.knowledge import Knowledge, load, load_toml_data, normalise_text
+from tlsdiag.knowledge import Knowledge, document, load, normalise_text
 from tlsdiag.model import CodeReading
 from tlsdiag.readings import format_of, read_printed
 
@@ -192,9 +192,7 @@ class _Texts:
         )
         self.verify_head = re.compile("|".join(heads), re.IGNORECASE)
         others = [
-            name
-            for entry in load_toml_data("platforms", "other-tls-libraries.toml")["library"]
-            for name in entry["names"]
+            name for entry in document("platforms/other-tls-libraries.toml")["library"] for name in entry["names"]
         ]
         self.other_library = re.compile(
             r"\b(?:" + "|".join(re.escape(name) for name in others) + r")(?:\b|_)|(?P<ours>\bmbed ?TLS(?:\b|_))",

@@ -1,25 +1,24 @@
-"""Loads the knowledge base (``knowledge/``) into indexed, read-only tables.
+"""The knowledge base as indexed, read-only tables: error codes, their explanations, TLS names, outcomes.
 
 Fact tables are JSON generated from the reference extraction (``tools/gen_knowledge.py``); what we
 wrote ourselves (meanings, causes, fixes, module summaries, transport values) is TOML. Every table
-is read on first use only, so ``tlsdiag explain`` touches just the files it needs.
+is read through the store (validated, cached) on first use only, so ``tlsdiag explain`` touches just
+the files it needs.
 """
 
-from __future__ import annotations
-
-import os
+# No ``from __future__ import annotations`` here: a NamedTuple's string annotations are each compiled
+# when the class is made, which costs a short command more than everything it computes.
+import marshal
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache, cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-from tlsdiag.cache import load_toml, memoize
+from tlsdiag.knowledge.store import derive, document, listing
 from tlsdiag.model import Explanation, Fix
-from tlsdiag.paths import knowledge_path
 
-
-def _json(*parts: str) -> dict[str, Any]:
-    return _read_json(knowledge_path(*parts))
+if TYPE_CHECKING:
+    from tlsdiag.knowledge.transport import TransportFamily
 
 
 def normalise_text(text: str) -> str:
@@ -47,27 +46,33 @@ class CodeEntry(NamedTuple):
         return series in self.versions or series in self.assumed
 
 
+K = TypeVar("K")
+
+
 class CodeTable:
-    """An indexed list of :class:`CodeEntry` with the version series it covers."""
+    """An indexed list of :class:`CodeEntry` with the version series it covers.
 
-    def __init__(self, series: Iterable[str], entries: Iterable[CodeEntry]) -> None:
-        self.series = tuple(series)
-        self.entries = tuple(self._resolve_unknown(entry) for entry in entries)
-        self.by_value: dict[int, list[CodeEntry]] = defaultdict(list)
-        self.by_name: dict[str, list[CodeEntry]] = defaultdict(list)
-        for entry in self.entries:
-            self.by_value[entry.value].append(entry)
-            self.by_name[entry.name].append(entry)
+    It is made from plain data (what the store caches fastest), each row marshalled on its own: a row
+    becomes a :class:`CodeEntry` only when a lookup reaches it, so decoding one code reads a handful of
+    the several hundred.
+    """
 
-    def _resolve_unknown(self, entry: CodeEntry) -> CodeEntry:
-        if not entry.unknown_in:
-            return entry
-        assumed = set()
-        for series in entry.unknown_in:
-            index = self.series.index(series) if series in self.series else 0
-            if index and self.series[index - 1] in entry.versions:
-                assumed.add(series)
-        return entry._replace(assumed=frozenset(assumed))
+    def __init__(self, table: dict[str, Any]) -> None:
+        self.series: tuple[str, ...] = tuple(table["series"])
+        self._rows: tuple[bytes, ...] = table["rows"]
+        self._made: list[CodeEntry | None] = [None] * len(self._rows)
+        self.by_value: EntryIndex[int] = EntryIndex(table["by_value"], self._entry)
+        self.by_name: EntryIndex[str] = EntryIndex(table["by_name"], self._entry)
+
+    def _entry(self, position: int) -> CodeEntry:
+        made = self._made[position]
+        if made is None:
+            made = self._made[position] = CodeEntry._make(marshal.loads(self._rows[position]))
+        return made
+
+    @cached_property
+    def entries(self) -> tuple[CodeEntry, ...]:
+        return tuple(self._entry(position) for position in range(len(self._rows)))
 
     def at(self, value: int, series: str) -> list[CodeEntry]:
         """Entries with ``value`` in ``series`` (an unknown cell counts: see ``unknown_in``)."""
@@ -77,31 +82,63 @@ class CodeTable:
         return value in self.by_value
 
 
-class TransportCode(NamedTuple):
-    family: str
-    name: str
-    value: int
-    meaning: str
-    category: str
+class EntryIndex(Generic[K]):
+    """Value or name -> the entries of a :class:`CodeTable` that have it, made on lookup (read like a dict)."""
+
+    __slots__ = ("_entry", "_positions")
+
+    def __init__(self, positions: dict[K, tuple[int, ...]], entry: Callable[[int], CodeEntry]) -> None:
+        self._positions = positions
+        self._entry = entry
+
+    def __getitem__(self, key: K) -> list[CodeEntry]:
+        return [self._entry(position) for position in self._positions[key]]
+
+    def get(self, key: K, default: Any = None) -> Any:
+        positions = self._positions.get(key)
+        return default if positions is None else [self._entry(position) for position in positions]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._positions
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
 
 
-class TransportFamily(NamedTuple):
-    """A set of values from below TLS (socket layer, OS errno) that callbacks may pass through."""
+class Explanations:
+    """The hand-written code entries by name, each made into an :class:`Explanation` when first asked for
+    (read like a dict).
 
-    id: str
-    title: str
-    source: str
-    stacks: tuple[str, ...]
-    how_it_reaches: str
-    sign: str  # "negative": printed as is; "errno": a positive errno a callback may negate
-    confidence: str
-    codes: tuple[TransportCode, ...]
-    fixes: tuple[Fix, ...] = ()
-    scope: str = "any"  # any: every value is read with it too | format: only where a print format names it
+    The entries are kept as marshalled bytes: a command that explains one code reads one of the
+    five hundred, instead of building them all at every start.
+    """
 
-    def lookup(self, value: int) -> list[TransportCode]:
-        wanted = abs(value) if self.sign == "errno" else value
-        return [code for code in self.codes if code.value == wanted]
+    __slots__ = ("_entries", "_made")
+
+    def __init__(self, entries: dict[str, bytes]) -> None:
+        self._entries = entries
+        self._made: dict[str, Explanation] = {}
+
+    def __getitem__(self, name: str) -> Explanation:
+        made = self._made.get(name)
+        if made is None:
+            made = self._made[name] = explanation_from(marshal.loads(self._entries[name]))
+        return made
+
+    def get(self, name: str, default: Explanation | None = None) -> Explanation | None:
+        return self[name] if name in self._entries else default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class Module(NamedTuple):
@@ -116,41 +153,43 @@ class Knowledge:
 
     @cached_property
     def mbedtls(self) -> CodeTable:
-        return memoize(knowledge_path("errors", "mbedtls.json"), _mbedtls_table)
+        return CodeTable(derive(_mbedtls_rows, "errors/mbedtls.json"))
 
     @cached_property
     def psa(self) -> CodeTable:
-        return memoize(knowledge_path("errors", "psa.json"), _psa_table)
+        return CodeTable(derive(_psa_rows, "errors/psa.json"))
 
     @cached_property
     def esp_idf(self) -> CodeTable:
-        return memoize(knowledge_path("errors", "esp-idf.json"), _esp_idf_table)
+        return CodeTable(derive(_esp_idf_rows, "errors/esp-idf.json"))
 
     @cached_property
     def esp_idf_releases(self) -> list[dict[str, str]]:
-        return memoize(knowledge_path("platforms", "esp-idf-mbedtls.json"), _releases)
+        return derive(_releases, "platforms/esp-idf-mbedtls.json")
 
     @cached_property
-    def transport(self) -> tuple[TransportFamily, ...]:
-        return memoize(knowledge_path("errors", "transport.toml"), _transport_families)
+    def esp_idf_bundles(self) -> tuple[tuple[str, str, str | None], ...]:
+        """(ESP-IDF release tag, its series, the examined mbedTLS series of the mbedTLS it bundles) per release."""
+        return derive(_bundles, "platforms/esp-idf-mbedtls.json", "errors/mbedtls.json")
+
+    @cached_property
+    def transport(self) -> tuple["TransportFamily", ...]:
+        from tlsdiag.knowledge.transport import families  # deferred: decoding most codes never needs it
+
+        return families()
 
     @cached_property
     def modules(self) -> dict[str, Module]:
-        return memoize(knowledge_path("errors", "modules.toml"), _modules)
+        return {token: Module(token, *row) for token, row in derive(_module_rows, "errors/modules.toml").items()}
 
     @cached_property
-    def explanations(self) -> dict[str, Explanation]:
+    def explanations(self) -> Explanations:
         """Hand-written entries for codes (mbedTLS, PSA, ESP-IDF), keyed by name."""
-        directory = knowledge_path("errors", "explained")
-        found: dict[str, Explanation] = {}
-        for name in sorted(os.listdir(directory)):
-            if name.endswith(".toml"):
-                found.update(memoize(os.path.join(directory, name), _explanations))
-        return found
+        return Explanations(derive(_explanation_entries, *listing("errors/explained")))
 
     @cached_property
     def categories(self) -> dict[str, Any]:
-        return load_toml(knowledge_path("categories.toml"))
+        return document("categories.toml")
 
     @cached_property
     def category_precedence(self) -> tuple[str, ...]:
@@ -158,60 +197,60 @@ class Knowledge:
 
     @cached_property
     def composition(self) -> dict[str, Any]:
-        return load_toml(knowledge_path("errors", "composition.toml"))
+        return document("errors/composition.toml")
 
     @cached_property
     def tls_ciphersuites(self) -> dict[int, dict[str, Any]]:
         """IANA cipher suite id -> the name mbedTLS prints, key exchange, guard macros per version."""
-        return {row["value"]: row for row in _json("tls", "ciphersuites.json")["ciphersuite"]}
+        return {row["value"]: row for row in document("tls/ciphersuites.json")["ciphersuite"]}
 
     @cached_property
     def tls_scsv(self) -> dict[int, dict[str, Any]]:
         """Signalling cipher suite values (renegotiation info, fallback) -> name (hand-written)."""
-        return {row["value"]: row for row in load_toml(knowledge_path("tls", "scsv.toml"))["scsv"]}
+        return {row["value"]: row for row in document("tls/scsv.toml")["scsv"]}
 
     @cached_property
     def tls_extensions(self) -> dict[int, dict[str, Any]]:
         """Extension type -> the macros and debug name mbedTLS has for it."""
-        return {row["value"]: row for row in _json("tls", "extensions.json")["extension"]}
+        return {row["value"]: row for row in document("tls/extensions.json")["extension"]}
 
     @cached_property
     def tls_extensions_iana(self) -> dict[int, dict[str, Any]]:
         """Extension type -> IANA name, for the types mbedTLS does not name (hand-written)."""
-        return {row["value"]: row for row in load_toml(knowledge_path("tls", "extensions-iana.toml"))["extension"]}
+        return {row["value"]: row for row in document("tls/extensions-iana.toml")["extension"]}
 
     @cached_property
     def tls_groups_sigalgs(self) -> dict[str, dict[int, dict[str, Any]]]:
         """``group`` and ``signature_scheme`` tables: value -> name and macro."""
-        data = _json("tls", "groups-sigalgs.json")
+        data = document("tls/groups-sigalgs.json")
         return {kind: {row["value"]: row for row in data[kind]} for kind in ("group", "signature_scheme")}
 
     @cached_property
     def tls_signature_tls12(self) -> dict[str, dict[int, str]]:
         """TLS 1.2 ``hash`` and ``signature`` byte -> name (hand-written)."""
-        data = load_toml(knowledge_path("tls", "signature-tls12.toml"))
+        data = document("tls/signature-tls12.toml")
         return {kind: {row["value"]: row["name"] for row in data[kind]} for kind in ("hash", "signature")}
 
     @cached_property
     def tls_handshake_types(self) -> dict[int, dict[str, Any]]:
         """Handshake message type -> RFC name and mbedTLS macro."""
-        return {row["value"]: row for row in _json("tls", "handshake-types.json")["handshake_type"]}
+        return {row["value"]: row for row in document("tls/handshake-types.json")["handshake_type"]}
 
     @cached_property
     def tls_record_types(self) -> dict[str, dict[int, dict[str, Any]]]:
         """``content_type`` and ``alert_level`` tables: value -> name and macro."""
-        data = _json("tls", "record-types.json")
+        data = document("tls/record-types.json")
         return {kind: {row["value"]: row for row in data[kind]} for kind in ("content_type", "alert_level")}
 
     @cached_property
     def tls_alerts(self) -> dict[int, dict[str, Any]]:
         """Alert description -> mbedTLS macro and TLS name."""
-        return {row["value"]: row for row in _json("tls", "alerts.json")["alert"]}
+        return {row["value"]: row for row in document("tls/alerts.json")["alert"]}
 
     @cached_property
     def fix_targets(self) -> tuple[dict[str, tuple[str, ...]], tuple[tuple[str, tuple[str, ...]], ...]]:
         """Stacks per fix target, and per platform-label prefix (``knowledge/diagnosis/targets.toml``)."""
-        data = load_toml(knowledge_path("diagnosis", "targets.toml"))
+        data = document("diagnosis/targets.toml")
         targets = {key: tuple(value) for key, value in data["target"].items()}
         prefixes = tuple((key, tuple(value)) for key, value in data["platform"].items())
         return targets, prefixes
@@ -235,12 +274,12 @@ class Knowledge:
     @cached_property
     def server_requirements(self) -> dict[str, Any]:
         """What servers commonly need a ClientHello to offer (``knowledge/tls/server-requirements.toml``)."""
-        return load_toml(knowledge_path("tls", "server-requirements.toml"))
+        return document("tls/server-requirements.toml")
 
     @cached_property
     def step_milestones(self) -> dict[str, str]:
         """mbedTLS step text ("write client hello") -> the handshake milestone it completes."""
-        return dict(load_toml(knowledge_path("tls", "steps.toml"))["step"])
+        return dict(document("tls/steps.toml")["step"])
 
     @cached_property
     def alert_names(self) -> dict[int, str]:
@@ -250,20 +289,20 @@ class Knowledge:
     @cached_property
     def outcomes(self) -> tuple[frozenset[str], frozenset[str]]:
         """Names that never fail an attempt, and names that fail it only before the handshake is over."""
-        data = load_toml(knowledge_path("errors", "outcomes.toml"))
+        data = document("errors/outcomes.toml")
         return frozenset(data["not_a_failure"]), frozenset(data["after_handshake"])
 
     @cached_property
     def memory_signs(self) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
         """How a failed allocation shows without an *_ALLOC_FAILED code: message ids, texts, other names."""
-        data = load_toml(knowledge_path("errors", "outcomes.toml"))["memory"]
+        data = document("errors/outcomes.toml")["memory"]
         return frozenset(data["message_ids"]), tuple(data["texts"]), frozenset(data["names"])
 
     @cached_property
     def verify_flags(self) -> tuple[tuple[int, str, str], ...]:
         """(bit value, name, the text ``mbedtls_x509_crt_verify_info`` prints) of every X.509 verify flag, in
         print order."""
-        rows = _json("x509", "verify-flags.json")["flag"]
+        rows = document("x509/verify-flags.json")["flag"]
         return tuple((row["value"], row["name"], row.get("verify_info", "")) for row in rows)
 
     @cached_property
@@ -292,85 +331,77 @@ class Knowledge:
         return low_module in self.composition["adds"].get(high_module, ())
 
 
-# --- builders: file -> indexed objects (their results are cached by tlsdiag.cache.memoize) ------------------
+# --- builders: documents -> indexed objects (cached by the store with the documents they come from) ---------
 
 
-def _read_json(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        import json  # deferred: a warm start reads the tables from the cache, not from JSON
-
-        return json.load(handle)
+def _releases(data: dict[str, Any]) -> list[dict[str, str]]:
+    return list(data["release"])
 
 
-def _releases(path: str) -> list[dict[str, str]]:
-    return list(_read_json(path)["release"])
+def _bundles(releases: dict[str, Any], mbedtls: dict[str, Any]) -> tuple[tuple[str, str, str | None], ...]:
+    from tlsdiag.versions import esp_idf_series, series_of_release
+
+    known = tuple(mbedtls["series"])
+    rows = releases["release"]
+    return tuple((row["tag"], esp_idf_series(row["tag"]), series_of_release(row["mbedtls"], known)) for row in rows)
 
 
-def _mbedtls_table(path: str) -> CodeTable:
-    data = _read_json(path)
-    return CodeTable(data["series"], (_code_entry(row) for row in data["code"]))
+def _mbedtls_rows(data: dict[str, Any]) -> dict[str, Any]:
+    return _indexed(data["series"], [(row, row["module"], row["level"]) for row in data["code"]])
 
 
-def _psa_table(path: str) -> CodeTable:
-    data = _read_json(path)
-    return CodeTable(data["series"], (_code_entry({**row, "module": "PSA", "level": "psa"}) for row in data["code"]))
+def _psa_rows(data: dict[str, Any]) -> dict[str, Any]:
+    return _indexed(data["series"], [(row, "PSA", "psa") for row in data["code"]])
 
 
-def _esp_idf_table(path: str) -> CodeTable:
-    data = _read_json(path)
-    rows = data["code"]
-    return CodeTable(
-        data["series"], (_code_entry({**row, "module": row["component"], "level": "esp-idf"}) for row in rows)
-    )
+def _esp_idf_rows(data: dict[str, Any]) -> dict[str, Any]:
+    return _indexed(data["series"], [(row, row["component"], "esp-idf") for row in data["code"]])
 
 
-def _transport_families(path: str) -> tuple[TransportFamily, ...]:
-    families = []
-    for family in load_toml(path)["family"]:
-        codes = tuple(
-            TransportCode(family["id"], code["name"], int(code["value"]), code["meaning"], code["category"])
-            for code in family.get("code", ())
-        )
-        families.append(
-            TransportFamily(
-                id=family["id"],
-                title=family["title"],
-                source=family.get("source", ""),
-                stacks=tuple(family.get("stacks", ())),
-                how_it_reaches=family.get("how_it_reaches", ""),
-                sign=family.get("sign", "negative"),
-                confidence=family.get("confidence", "exact"),
-                codes=codes,
-                fixes=fixes_from(family.get("fixes", ())),
-                scope=family.get("scope", "any"),
-            )
-        )
-    return tuple(families)
-
-
-def _modules(path: str) -> dict[str, Module]:
+def _indexed(series: list[str], rows: list[tuple[dict[str, Any], str, str]]) -> dict[str, Any]:
+    """The plain form of a :class:`CodeTable`: marshalled rows in :class:`CodeEntry` order, and the
+    positions of the rows with each value and each name."""
+    made = tuple(_code_row(row, module, level, series) for row, module, level in rows)
+    by_value: dict[int, list[int]] = defaultdict(list)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for position, row in enumerate(made):
+        by_value[row[1]].append(position)
+        by_name[row[0]].append(position)
     return {
-        token: Module(token, entry["title"], entry["summary"], entry["category"])
-        for token, entry in load_toml(path)["module"].items()
+        "series": tuple(series),
+        "rows": tuple(marshal.dumps(row) for row in made),
+        "by_value": {value: tuple(found) for value, found in by_value.items()},
+        "by_name": {name: tuple(found) for name, found in by_name.items()},
     }
 
 
-def _explanations(path: str) -> dict[str, Explanation]:
-    return {entry["name"]: explanation_from(entry) for entry in load_toml(path).get("code", ())}
-
-
-def _code_entry(row: dict[str, Any]) -> CodeEntry:
-    return CodeEntry(
-        name=row["name"],
-        value=int(row["value"]),
-        module=row.get("module", ""),
-        level=row.get("level", ""),
-        versions=frozenset(row.get("versions", ())),
-        unknown_in=frozenset(row.get("unknown_in", ())),
-        alias_of=row.get("alias_of", ""),
-        strerror=row.get("strerror", ""),
-        strerror_older=tuple(row.get("strerror_older", ())),
+def _code_row(row: dict[str, Any], module: str, level: str, series: list[str]) -> tuple[Any, ...]:
+    versions = frozenset(row.get("versions", ()))
+    unknown_in = frozenset(row.get("unknown_in", ()))
+    # A series whose cell is unknown is taken to match the series before it (see CodeEntry.assumed).
+    before = {name: series[index - 1] for index, name in enumerate(series) if index}
+    assumed = frozenset(name for name in unknown_in if before.get(name) in versions)
+    return (
+        row["name"],
+        int(row["value"]),
+        module,
+        level,
+        versions,
+        unknown_in,
+        row.get("alias_of", ""),
+        row.get("strerror", ""),
+        tuple(row.get("strerror_older", ())),
+        assumed,
     )
+
+
+def _module_rows(data: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
+    return {token: (entry["title"], entry["summary"], entry["category"]) for token, entry in data["module"].items()}
+
+
+def _explanation_entries(*documents: dict[str, Any]) -> dict[str, bytes]:
+    """Every hand-written code entry of ``errors/explained/*.toml``, marshalled, keyed by name."""
+    return {entry["name"]: marshal.dumps(entry) for data in documents for entry in data.get("code", ())}
 
 
 def fixes_from(entries: Iterable[dict[str, Any]]) -> tuple[Fix, ...]:
@@ -386,11 +417,6 @@ def fixes_from(entries: Iterable[dict[str, Any]]) -> tuple[Fix, ...]:
         )
         for fix in entries
     )
-
-
-def load_toml_data(*parts: str) -> dict[str, Any]:
-    """A hand-written knowledge file (``knowledge/<parts>``), parsed (and cached while unchanged)."""
-    return load_toml(knowledge_path(*parts))
 
 
 def explanation_from(entry: dict[str, Any]) -> Explanation:
