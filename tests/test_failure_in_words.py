@@ -105,3 +105,17 @@ def test_words_in_the_log_pick_the_reading_of_an_ambiguous_wrapper_code(tmp_path
     )
     top = _diagnosed(tmp_path, log).findings[0]
     assert top.category == "network-io" and top.confidence >= 0.7
+
+
+@pytest.mark.parametrize("form", ["json", "text"])
+def test_a_name_printed_with_a_code_pins_its_versions_and_parse_lists_them_in_order(form):
+    from tests.conftest import run_cli
+
+    # the strerror text is 3.x's MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER; in 2.x -0x6600 was another code
+    line = "(-26112) SSL - A field in a message was incorrect or inconsistent with other fields\n"
+    result = run_cli("parse", "-", "--format", form, stdin=line)
+    assert result.returncode == 0
+    assert "MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER" in result.stdout
+    assert "frozenset" not in result.stdout and "None" not in result.stdout
+    assert "3.0, 3.3" in result.stdout.replace('"', "")
+    assert "2.28" not in result.stdout

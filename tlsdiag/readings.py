@@ -109,6 +109,9 @@ def read_printed(
     if form == "hex-abs":
         number = int(raw.strip().strip("()"), 16)
         value = number - _UINT32 if number >= 0x80000000 else -number
+        pinned = (_named_readings(text, knowledge) if text else {}).get(value)
+        if pinned is not None:
+            return (CodeReading(value, "hex", name=pinned.name, only_versions=pinned.only_versions),)
         return (CodeReading(value, "hex"),)
     try:
         readings = read(raw, knowledge)
@@ -122,15 +125,18 @@ def read_printed(
         known = format_of(raw, line)
         if known is not None:
             form, table = known.form, known.table
-    named = _named_values(text, knowledge) if text else frozenset()
+    named = _named_readings(text, knowledge) if text else {}
     ambiguous = len({reading.value for reading in readings}) > 1
     out = []
     for reading in readings:
         prior = _AMBIGUOUS.get(reading.how, CERTAIN) if ambiguous else CERTAIN
         if form is not None and ambiguous:
             prior = FORMAT_SAYS_SO if _form_agrees(form, reading) else FORMAT_SAYS_OTHERWISE
-        if reading.value in named:
+        pinned = named.get(reading.value)
+        if pinned is not None:
+            # the text names the code: its name, and the versions where that name has this value, come along
             prior *= TEXT_AGREES
+            reading = reading._replace(name=pinned.name, only_versions=pinned.only_versions)
         if table is not None and form is not None and _form_agrees(form, reading):
             reading = reading._replace(table=table)
         out.append(reading._replace(prior=prior))
@@ -152,12 +158,51 @@ def _form_agrees(form: str, reading: CodeReading) -> bool:
     return True
 
 
-def _named_values(text: str, knowledge: Knowledge) -> frozenset[int]:
-    """Values a name or an ``mbedtls_strerror`` text printed next to a number stands for."""
+def _named_readings(text: str, knowledge: Knowledge) -> dict[int, CodeReading]:
+    """The codes a name or an ``mbedtls_strerror`` text printed next to a number stands for, by value, each with
+    its name and the versions where that name has that value (a text names the code; its name gives the
+    versions: ``A field in a message was incorrect`` is 3.x's ILLEGAL_PARAMETER, -0x6600 in 2.x was another)."""
     try:
-        return frozenset(reading.value for reading in read(text, knowledge))
+        readings = read(text, knowledge)
     except CodeSyntaxError:
-        return frozenset()
+        return {}
+    found: dict[int, CodeReading] = {}
+    for reading in readings:
+        found.setdefault(reading.value, with_versions_of_name(reading, knowledge))
+    return found
+
+
+def with_versions_of_name(reading: CodeReading, knowledge: Knowledge | None = None) -> CodeReading:
+    """``reading`` held to the versions where a code of its value prints the text its name prints.
+
+    A strerror text names one code, and so the releases that have it: "A field in a message was incorrect" is
+    3.x's ILLEGAL_PARAMETER (-0x6600 was INVALID_VERIFY_HASH in 2.x). A code renamed with its text unchanged
+    (BAD_HS_PROTOCOL_VERSION, then BAD_PROTOCOL_VERSION) keeps every release of both names."""
+    if not reading.name or reading.only_versions is not None:
+        return reading
+    versions = _versions_of_text(reading.value, reading.name, knowledge or load())
+    return reading._replace(only_versions=versions) if versions else reading
+
+
+def _versions_of_text(value: int, name: str, knowledge: Knowledge) -> frozenset[str]:
+    key = (value, name, id(knowledge))
+    found = _VERSIONS_OF_TEXT.get(key)
+    if found is None:
+        entries = [entry for entry in knowledge.mbedtls.entries if entry.value == value]
+        texts = {text for entry in entries if entry.name == name for text in (entry.strerror, *entry.strerror_older)}
+        texts.discard("")
+        found = frozenset().union(
+            *(
+                entry.versions | entry.unknown_in
+                for entry in entries
+                if entry.name == name or texts & {entry.strerror, *entry.strerror_older}
+            )
+        )
+        _VERSIONS_OF_TEXT[key] = found
+    return found
+
+
+_VERSIONS_OF_TEXT: dict[tuple[int, str, int], frozenset[str]] = {}
 
 
 def rank(

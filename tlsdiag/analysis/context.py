@@ -76,14 +76,14 @@ class Observer:
 
     def add(self, event: events.Event) -> None:
         env = event.env
-        if isinstance(event, events.DumpLine):
+        if type(event) is events.DumpLine:
             return
         if env.dialect == "text":
             self.pasted_config.add(env.line, env.text)
         if env.source_file and env.source_file in self._file_markers:
             marker = self._file_markers[env.source_file]
             self.markers.setdefault(marker["id"], (marker, env))
-        if isinstance(event, events.HandshakeState):
+        if type(event) is events.HandshakeState:
             state = (
                 "transition"
                 if event.role == "unknown"
@@ -92,9 +92,9 @@ class Observer:
             marker = self._state_markers.get(state)
             if marker:
                 self.markers.setdefault(marker["id"], (marker, env))
-        elif isinstance(event, events.VersionInfo):
+        elif type(event) is events.VersionInfo:
             self.versions.setdefault(event.product, event)
-        elif isinstance(event, events.Context) and event.kind in _BOARD_FEATURES:
+        elif type(event) is events.Context and event.kind in _BOARD_FEATURES:
             self.features.setdefault(event.kind, env)
         if env.line <= _SCAN_LIMIT and env.dialect != "mbedtls-debug" and len(self.stack_hits) < len(self._stacks):
             dialect_stack = self._by_dialect.get(env.dialect)

@@ -11,7 +11,7 @@ huge log keeps memory flat.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
@@ -189,10 +189,10 @@ class SessionBuilder:
 
     def add(self, event: Event) -> None:
         env = event.env
-        if isinstance(event, VersionInfo):
+        if type(event) is VersionInfo:
             _append(self.versions, event)
             return
-        if isinstance(event, Unrecognized):
+        if type(event) is Unrecognized:
             return
         key = env.context
         session = self._current.get(key)
@@ -277,59 +277,16 @@ class SessionBuilder:
             self._stamp(session, env.timestamp_ms, env.line)
         if session.role is None:
             session.role = _role(env.source_file)
-        if isinstance(event, Step):
-            if env.level is not None:
-                session.debug_levels.add(env.level)  # the other events keep their envelopes
-            if event.name == "handshake" and event.direction == "enter":
-                session.started = session.entered = True
-            elif event.name == "handshake" and event.direction == "leave" and session.started:
-                session.handshake_done = env.line
-            elif event.name not in _NOISE_STEPS:
-                if event.direction == "enter":
-                    session.current_step = (env.line, event.name)
-                else:
-                    _append(session.steps, (env.line, event.name))
-        elif isinstance(event, HandshakeState):
-            session.started = True
-            if event.role in ("client", "server"):
-                session.role = event.role
-            _append(session.states, (env.line, event.number, event.name))
-        elif isinstance(event, ConsoleStep):
-            # an outcome alone on its line (" ok" after the handshake's debug output) ends the step left open
-            step = event.step or next((item.step for item in reversed(session.console) if item.outcome is None), "")
-            if "handshake" in step.lower():
-                session.started = True
-                if event.outcome == "ok":
-                    session.handshake_done = env.line
-            _append(session.console, event)
-        elif isinstance(event, TlsMessage):
-            session.started = True
-            if event.name == "Alert":
-                _append(session.alerts, event)
-            else:
-                _append(session.messages, event)
-        elif isinstance(event, TlsRecord):
-            _append(session.records, event)
-        elif isinstance(event, Alert):
-            _append(session.alerts, event)
-        elif isinstance(event, (ReturnValue, CodeMention, ErrorText)):
-            _append(session.errors, event)
-        elif isinstance(event, VerifyInfo):
-            _append(session.verify, event)
-        elif isinstance(event, Offered):
-            _append(session.offered, event)
-        elif isinstance(event, Measure):
-            _append(session.measures, event)
-            if event.name in _APPLICATION_DATA and session.handshake_done is None:
-                session.handshake_done = env.line  # application data only flows once the handshake is over
-        elif isinstance(event, (CertificateText, CertificateDer)):
-            _append(session.certificates, event)
-        elif isinstance(event, Context):
-            _append(session.context_events, event)
-        elif isinstance(event, Dump):
+        kind = type(event)
+        listed = _LISTS.get(kind)
+        if listed is not None:
+            _append(getattr(session, listed), event)
+        elif kind is Dump:
             session.dumps += 1
-        elif isinstance(event, LibraryMessage):
-            _append(session.library_messages, event)
+        else:
+            recorder = _RECORDERS.get(kind)
+            if recorder is not None:
+                recorder(session, event, env)
 
     def _stamp(self, session: Session, stamp: float, line: int) -> None:
         if session.first_ms is None:
@@ -400,7 +357,76 @@ _CONNECTION_CONTEXT = frozenset(
 #: timestamps may run back a little (interleaved tasks, buffered output) without a restart
 _REBOOT_SLACK_MS = 1000.0
 
+
 #: the only event kinds that can open a new attempt
+def _record_step(session: Session, event: Step, env: Envelope) -> None:
+    if env.level is not None:
+        session.debug_levels.add(env.level)  # the other events keep their envelopes
+    if event.name == "handshake" and event.direction == "enter":
+        session.started = session.entered = True
+    elif event.name == "handshake" and event.direction == "leave" and session.started:
+        session.handshake_done = env.line
+    elif event.name not in _NOISE_STEPS:
+        if event.direction == "enter":
+            session.current_step = (env.line, event.name)
+        else:
+            _append(session.steps, (env.line, event.name))
+
+
+def _record_state(session: Session, event: HandshakeState, env: Envelope) -> None:
+    session.started = True
+    if event.role in ("client", "server"):
+        session.role = event.role
+    _append(session.states, (env.line, event.number, event.name))
+
+
+def _record_console(session: Session, event: ConsoleStep, env: Envelope) -> None:
+    # an outcome alone on its line (" ok" after the handshake's debug output) ends the step left open
+    step = event.step or next((item.step for item in reversed(session.console) if item.outcome is None), "")
+    if "handshake" in step.lower():
+        session.started = True
+        if event.outcome == "ok":
+            session.handshake_done = env.line
+    _append(session.console, event)
+
+
+def _record_message(session: Session, event: TlsMessage, env: Envelope) -> None:
+    session.started = True
+    if event.name == "Alert":
+        _append(session.alerts, event)
+    else:
+        _append(session.messages, event)
+
+
+def _record_measure(session: Session, event: Measure, env: Envelope) -> None:
+    _append(session.measures, event)
+    if event.name in _APPLICATION_DATA and session.handshake_done is None:
+        session.handshake_done = env.line  # application data only flows once the handshake is over
+
+
+#: what an attempt keeps of each event class: the events that only join one of its lists (the list's name),
+#: and those that change its state as well (their recorder); a class in neither leaves no trace
+_LISTS: dict[type, str] = {
+    TlsRecord: "records",
+    Alert: "alerts",
+    ReturnValue: "errors",
+    CodeMention: "errors",
+    ErrorText: "errors",
+    VerifyInfo: "verify",
+    Offered: "offered",
+    CertificateText: "certificates",
+    CertificateDer: "certificates",
+    Context: "context_events",
+    LibraryMessage: "library_messages",
+}
+_RECORDERS: dict[type, Callable[[Session, Any, Envelope], None]] = {
+    Step: _record_step,
+    HandshakeState: _record_state,
+    ConsoleStep: _record_console,
+    TlsMessage: _record_message,
+    Measure: _record_measure,
+}
+
 _ATTEMPT_KINDS = frozenset({Step, ConsoleStep, ReturnValue, Offered, TlsMessage})
 
 #: steps mbedTLS enters for every record: not milestones of the handshake

@@ -25,7 +25,15 @@ def _plain(value: Any) -> Any:
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):  # versions a reading holds in, in release order
+        return [_plain(item) for item in sorted(value, key=_natural)]
     return value
+
+
+def _natural(item: Any) -> tuple[Any, ...]:
+    """``2.7`` before ``2.16``: dotted numbers compare as numbers."""
+    text = str(item)
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in text.split("."))
 
 
 def _fields(event: Any) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 from tlsdiag.analysis import events
 from tlsdiag.knowledge import Knowledge, document, load, normalise_text
 from tlsdiag.model import CodeReading
-from tlsdiag.readings import format_of, read_printed
+from tlsdiag.readings import format_of, read_printed, with_versions_of_name
 
 Payload = tuple[type, dict[str, Any]]
 
@@ -419,7 +419,7 @@ def _code_events(
     for item in strerrors:
         if item.start in used_text:
             continue
-        reading = CodeReading(item.value, "printed error text", name=item.name)
+        reading = with_versions_of_name(CodeReading(item.value, "printed error text", name=item.name), knowledge)
         yield _value(message, item.start, item.text, (reading,), item.text, strong=True)
 
 
