@@ -19,6 +19,7 @@ from typing import Any
 
 from tlsdiag.analysis.views import AttemptView, Milestone, PrintedValue
 from tlsdiag.codes import Scope
+from tlsdiag.versions import series_key
 
 
 @dataclass
@@ -322,7 +323,9 @@ def mbedtls(subject: Subject, series: Any) -> Match | None:
     if not set(subject.series) & wanted:
         return None
     if not subject.version_known or not set(subject.series) <= wanted:
-        return Match(assumptions=[f"the mbedTLS version is not known to be {', '.join(sorted(wanted))}"])
+        listed = sorted(wanted, key=series_key)
+        either = listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
+        return Match(assumptions=[f"the mbedTLS version is {either}"])
     return Match()
 
 
