@@ -45,6 +45,14 @@ def test_a_warning_about_a_poll_timeout_is_no_failure(tmp_path):
     assert _diagnosed(tmp_path, line).verdict == "ok"
 
 
+def test_a_refused_connection_fails_at_any_severity(tmp_path):
+    # arduino-esp32's HTTPClient logs its errors at warning level
+    line = "[ 34548][W][HTTPClient.cpp:1437] returnError(): error(-1): connection refused"
+    diagnosis = _diagnosed(tmp_path, line)
+    assert diagnosis.verdict == "failed-explained"
+    assert diagnosis.findings[0].category == "network-io"
+
+
 def test_a_timeout_outside_any_connection_is_not_tls(tmp_path):
     assert _diagnosed(tmp_path, "I (1234) wifi: connection timed out, retrying").verdict == "no-tls"
 
@@ -119,3 +127,19 @@ def test_a_name_printed_with_a_code_pins_its_versions_and_parse_lists_them_in_or
     assert "frozenset" not in result.stdout and "None" not in result.stdout
     assert "3.0, 3.3" in result.stdout.replace('"', "")
     assert "2.28" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("line", "category"),
+    [
+        ("Attempting MQTT connection...failed, rc=-2 try again in 5 seconds", "network-io"),
+        ("MQTT connect failed, state: -4", "network-io"),
+    ],
+)
+def test_pubsubclient_states_read_as_the_mqtt_client_s_own_values(tmp_path, line, category):
+    # knolleary/pubsubclient: client.state() after a failed connect(), as its examples print it
+    diagnosis = _diagnosed(tmp_path, line)
+    assert diagnosis.verdict.startswith("failed-")
+    top = diagnosis.findings[0]
+    assert top.category == category
+    assert any("MQTT_CONNECT" in clue or "MQTT_CONNECTION" in clue for clue in top.clues)

@@ -313,20 +313,12 @@ _APPLICATION_DATA = frozenset({"application_data_in", "application_data_out"})
 #: context lines that end an attempt in progress: the device crashed or a watchdog fired
 _ENDS_IN_A_CRASH = frozenset({"crash", "watchdog"})
 
-#: context lines that report a failed connection in words; at an error severity, or with none (a plain text line),
-#: they fail the attempt even when no value is printed (a warning-level poll timeout does not)
-_FAILURE_REPORTS = frozenset(
-    {
-        "dns-failed",
-        "connect-failed",
-        "open-failed",
-        "verify-failed",
-        "socket",
-        "timeout",
-        "connection-reset",
-        "unreachable",
-    }
-)
+#: context lines that report a failed connection in words, with no value printed: a refused or unresolved
+#: connection is a failure whatever the line's severity; a timeout, a reset, an unreachable host or a failed
+#: verification (which esp-tls also reports, at info level, for a connection that goes on) only at an error
+#: severity, or with none (a plain text line): a warning-level poll timeout is not
+_FAILURE_REPORTS = frozenset({"dns-failed", "connect-failed", "open-failed"})
+_FAILURE_REPORTS_WHEN_ERROR = frozenset({"socket", "timeout", "connection-reset", "unreachable", "verify-failed"})
 
 
 def _is_error_record(env: Envelope) -> bool:
@@ -334,7 +326,9 @@ def _is_error_record(env: Envelope) -> bool:
 
 
 def _reports_failure(item: Context) -> bool:
-    return item.kind in _FAILURE_REPORTS and (item.env.level is None or item.env.level in ERROR_LEVELS)
+    if item.kind in _FAILURE_REPORTS:
+        return True
+    return item.kind in _FAILURE_REPORTS_WHEN_ERROR and (item.env.level is None or item.env.level in ERROR_LEVELS)
 
 
 #: context lines that are themselves part of a connection attempt (esp-tls reporting on it)

@@ -154,7 +154,8 @@ def _printed(item: Any, scope: Scope, test: FailureTest, attempt: int, done: int
 
 def _categories(interpretations: tuple[Any, ...], readings: tuple[Any, ...]) -> frozenset[str]:
     """The categories of the readings the log makes likely; a name printed with the value (``[Errno 12]
-    ENOMEM``) pins its reading whatever the stack, where the number alone would be one of several tables'."""
+    ENOMEM``) or a print format that names the value's table pins its reading whatever the stack, where the
+    number alone would be one of several tables'."""
     likely = {entry.category for entry in interpretations if entry.plausibility >= 0.9}
     printed = {reading.name for reading in readings if reading.how == "name" and reading.name}
     if printed:
@@ -163,6 +164,10 @@ def _categories(interpretations: tuple[Any, ...], readings: tuple[Any, ...]) -> 
             for entry in interpretations
             if entry.complete and any(part.name in printed for part in entry.parts)
         }
+    if readings and readings[0].table and interpretations:
+        # a known print format named the table the value comes from (PubSubClient's state, HTTPClient's error)
+        best = max(entry.plausibility for entry in interpretations)
+        likely |= {entry.category for entry in interpretations if entry.complete and entry.plausibility == best}
     return frozenset(category for category in likely if category)
 
 

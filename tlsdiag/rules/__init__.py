@@ -424,7 +424,10 @@ def _prior_clue(subject: Subject, candidate: differential.Candidate) -> list[str
         return []
     name = sorted(final.names)[0] if final.names else final.hex
     share = max(1, round(candidate.prior * 100))
-    return [f"{final.raw} is {name}; this cause is behind about {share} % of the public threads that show it"]
+    if differential.tallied(final):
+        return [f"{final.raw} is {name}; this cause is behind about {share} % of the public threads that show it"]
+    # no thread tally for this value: its priors are those of its kind (a wrapper's own value, a socket error)
+    return [f"{final.raw} is {name}; for a value of this kind, this cause has a prior share of about {share} %"]
 
 
 def _rank(finding: Finding) -> tuple[int, int, float]:

@@ -157,6 +157,11 @@ def knowledge() -> Knowledge:
     )
 
 
+def tallied(final: PrintedValue) -> bool:
+    """Whether the priors of ``final`` come from the thread tallies of its own code (else from its kind's)."""
+    return any(name in knowledge().by_name for name in final.names)
+
+
 def verification_failed(attempt: AttemptView) -> bool:
     """The attempt shows a failed certificate verification without a code: its flags, or a wrapper's words."""
     table = knowledge()

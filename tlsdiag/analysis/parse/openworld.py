@@ -318,7 +318,9 @@ def _is_code_context(message: str, start: int, end: int, raw: str) -> tuple[bool
     before = message[max(0, start - _WINDOW) : start]
     words = _preceding_words(message, start)
     if words and words[-1] in _NOT_A_CODE:
-        return False, False
+        # "state: -2" is no error value, unless a known print format says it is one (PubSubClient's state)
+        known = format_of(raw, message)
+        return (True, True) if known is not None and known.table is not None else (False, False)
     tail = before.rstrip()
     if tail.endswith(("line", "L#", "port", ":", "=")) and tail[:-1].rstrip().casefold().endswith(("line", "port")):
         return False, False
