@@ -143,3 +143,15 @@ def test_pubsubclient_states_read_as_the_mqtt_client_s_own_values(tmp_path, line
     top = diagnosis.findings[0]
     assert top.category == category
     assert any("MQTT_CONNECT" in clue or "MQTT_CONNECTION" in clue for clue in top.clues)
+
+
+def test_a_wrapper_value_says_how_to_see_the_tls_reason(tmp_path):
+    diagnosis = _diagnosed(tmp_path, "Attempting MQTT connection...failed, rc=-2 try again in 5 seconds")
+    assert any("lastError" in step for step in diagnosis.findings[0].next_steps)
+
+
+def test_a_percentage_is_not_wrapped_away_from_its_number():
+    from tlsdiag.report import wrap
+
+    lines = wrap("a" * 97 + " 50 % of them", width=100).splitlines()
+    assert lines == ["a" * 97, "50 % of them"]

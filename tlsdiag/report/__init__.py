@@ -123,17 +123,17 @@ def style(text: str, color: bool, *names: str) -> str:
 
 
 def wrap(text: str, indent: int = 0, first: int | None = None, width: int = 100) -> str:
-    """Wrap a paragraph for the terminal: continuation lines at ``indent``, the first at ``first``."""
-    return "\n".join(
-        textwrap.wrap(
-            str(text),
-            width=width,
-            initial_indent=" " * (indent if first is None else first),
-            subsequent_indent=" " * indent,
-            break_on_hyphens=False,
-            break_long_words=False,
-        )
+    """Wrap a paragraph for the terminal: continuation lines at ``indent``, the first at ``first``; a number
+    keeps its ``%`` on its line."""
+    lines = textwrap.wrap(
+        str(text).replace(" %", "\u00a0%"),
+        width=width,
+        initial_indent=" " * (indent if first is None else first),
+        subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+        break_long_words=False,
     )
+    return "\n".join(lines).replace("\u00a0%", " %")
 
 
 def version_span(versions: Sequence[str], known: Sequence[str] = ()) -> str:

@@ -413,8 +413,18 @@ def _differential_finding(subject: Subject, candidate: differential.Candidate) -
         clues=tuple(dict.fromkeys([*_prior_clue(subject, candidate), *candidate.clues])),
         confirm=cause.confirm,
         rule_out=cause.rule_out,
-        next_steps=cause.next_steps,
+        next_steps=(*cause.next_steps, *_wrapper_steps(subject)),
     )
+
+
+def _wrapper_steps(subject: Subject) -> tuple[str, ...]:
+    """What a wrapper's or a socket layer's own value says to do whatever the cause: how to see the mbedTLS code
+    it stands in for (PubSubClient: WiFiClientSecure::lastError(); HTTPClient: ssl_client's earlier line)."""
+    final = subject.attempt.final
+    if final is None or final.kind not in ("wrapper", "transport") or not final.interpretations:
+        return ()
+    fixes = final.interpretations[0].fixes
+    return tuple(fix.action for fix in fixes if fix.action and load().fix_applies(fix, subject.stack))
 
 
 def _prior_clue(subject: Subject, candidate: differential.Candidate) -> list[str]:
