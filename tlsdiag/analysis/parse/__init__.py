@@ -74,6 +74,7 @@ _WHOLE_LINE_CONTEXT = frozenset(
         "dns-failed",
     }
 )
+_VALUES = (events.ReturnValue, events.CodeMention)
 _OPEN_WORLD_EVIDENCE = (
     events.ReturnValue,
     events.CodeMention,
@@ -261,6 +262,14 @@ class Parser:
             framed = env._replace(dialect="mbedtls-debug", level=env.level or (levels[0] if len(levels) == 1 else None))
             inner = self._event(framed, message[known.start :], True)
             if inner is not None and inner is not _CLAIMED:
+                if known.start == 0:
+                    return inner
+                # the library's text ends a line of the application's own: a value printed before it is read too
+                # ("]: (-32512) SSL - Memory allocation failed" behind an envelope a paste cut)
+                scanned = self._scan(env, message, _forms(known))
+                values = [item for item in scanned if type(item) in _VALUES] if _several(scanned) else []
+                if values:
+                    return (*(inner if _several(inner) else (inner,)), *values)
                 return inner
         scanned = self._scan(env, message, _forms(known))
         if known is not None and known.entry.source == "esp-idf":
