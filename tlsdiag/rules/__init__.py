@@ -418,10 +418,11 @@ def _differential_finding(subject: Subject, candidate: differential.Candidate) -
 
 
 def _wrapper_steps(subject: Subject) -> tuple[str, ...]:
-    """What a wrapper's or a socket layer's own value says to do whatever the cause: how to see the mbedTLS code
-    it stands in for (PubSubClient: WiFiClientSecure::lastError(); HTTPClient: ssl_client's earlier line)."""
+    """What a wrapper's own value says to do whatever the cause: how to see the mbedTLS code it stands in for
+    (PubSubClient: WiFiClientSecure::lastError(); HTTPClient: ssl_client's earlier line). A socket layer's value
+    is not one: its fixes are about the transport callbacks, which the rule on such values gives."""
     final = subject.attempt.final
-    if final is None or final.kind not in ("wrapper", "transport") or not final.interpretations:
+    if final is None or final.kind != "wrapper" or not final.interpretations:
         return ()
     fixes = final.interpretations[0].fixes
     return tuple(fix.action for fix in fixes if fix.action and load().fix_applies(fix, subject.stack))
